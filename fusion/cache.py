@@ -1,0 +1,138 @@
+"""Content-addressed on-disk cache with atomic writes and corruption recovery.
+
+Layout: ``<root>/<namespace>/<key[:2]>/<key>.<ext>``. ``root`` is ``$FUSION_CACHE`` or
+``~/.cache/fusion``. Keys come from :func:`make_key`: sha256 over the input content hash
+and a JSON description of the component (name, config, fusion version). A file that
+fails to load is deleted and recomputed, with a warning, never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def default_root() -> Path:
+    return Path(os.environ.get("FUSION_CACHE") or Path.home() / ".cache" / "fusion")
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write to a temporary file in the same folder, fsync, then ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def file_hash(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """sha256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def make_key(*parts: Any) -> str:
+    """sha256 of the JSON of ``parts`` (content hashes, component descriptions...)."""
+    from . import __version__
+
+    blob = json.dumps([__version__, *parts], sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+class Cache:
+    """A namespace of the on-disk cache (e.g. "transcripts", "features")."""
+
+    def __init__(self, namespace: str, root: str | os.PathLike | None = None, enabled: bool = True):
+        self.root = Path(root) if root is not None else default_root()
+        self.dir = self.root / namespace
+        self.enabled = enabled
+        self.hits = 0
+        self.misses = 0
+
+    def path(self, key: str, ext: str) -> Path:
+        return self.dir / key[:2] / f"{key}.{ext}"
+
+    # -- JSON values (transcripts, small records)
+    def get_json(self, key: str) -> Any | None:
+        return self._get(key, "json", lambda b: json.loads(b.decode("utf-8")))
+
+    def put_json(self, key: str, value: Any) -> None:
+        if self.enabled:
+            atomic_write_bytes(self.path(key, "json"), json.dumps(value, ensure_ascii=False).encode())
+
+    # -- tensors (features, frozen-encoder outputs)
+    def get_tensor(self, key: str) -> Any | None:
+        import torch
+
+        return self._get(key, "pt", lambda b: torch.load(io.BytesIO(b), weights_only=True))
+
+    def put_tensor(self, key: str, value: Any) -> None:
+        if not self.enabled:
+            return
+        import torch
+
+        buf = io.BytesIO()
+        torch.save(value, buf)
+        atomic_write_bytes(self.path(key, "pt"), buf.getvalue())
+
+    def get_or_compute_tensor(self, key: str, compute: Callable[[], Any]) -> Any:
+        value = self.get_tensor(key)
+        if value is None:
+            value = compute()
+            self.put_tensor(key, value)
+        return value
+
+    def get_or_compute_json(self, key: str, compute: Callable[[], Any]) -> Any:
+        value = self.get_json(key)
+        if value is None:
+            value = compute()
+            self.put_json(key, value)
+        return value
+
+    def _get(self, key: str, ext: str, decode: Callable[[bytes], Any]) -> Any | None:
+        if not self.enabled:
+            self.misses += 1
+            return None
+        path = self.path(key, ext)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            self.misses += 1
+            return None
+        try:
+            value = decode(data)
+        except Exception as exc:
+            warnings.warn(f"cache entry {path} is corrupt ({type(exc).__name__}); recomputing", stacklevel=3)
+            path.unlink(missing_ok=True)
+            self.misses += 1
+            return None
+        self.hits += 1
+        return value

@@ -1,0 +1,123 @@
+"""The ``fusion`` command line: parse arguments, call the library, print.
+
+Every :class:`fusion.errors.FusionError` becomes one line ``error: ...`` and exit status 1;
+set ``FUSION_DEBUG=1`` to see tracebacks. Plugins add commands with ``register_commands(cli)``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from . import __version__
+from .errors import FusionError
+
+
+class FusionGroup(click.Group):
+    def main(self, *args, **kwargs):
+        kwargs["standalone_mode"] = False
+        try:
+            rv = super().main(*args, **kwargs)
+            sys.exit(rv if isinstance(rv, int) else 0)
+        except click.exceptions.Abort:
+            click.echo("aborted", err=True)
+            sys.exit(130)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except FusionError as exc:
+            if os.environ.get("FUSION_DEBUG"):
+                raise
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except Exception as exc:  # a bug or a plugin failing deep inside: still one line
+            if os.environ.get("FUSION_DEBUG"):
+                raise
+            click.echo(f"error: unexpected {type(exc).__name__}: {exc} (set FUSION_DEBUG=1 for a traceback)",
+                       err=True)
+            sys.exit(2)
+
+
+@click.group(cls=FusionGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="fusion")
+def cli():
+    """fusion: multimodal speech emotion recognition (audio + transcript)."""
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+def plugins(as_json):
+    """List plugins, their versions and the components they register."""
+    from .plugins import failure_report, plugin_report
+
+    rows, failed = plugin_report(), failure_report()
+    if as_json:
+        click.echo(json.dumps({"plugins": rows, "failures": failed}, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['name']}  ({row['distribution']} {row['version']})")
+        for kind, names in row["components"].items():
+            click.echo(f"    {kind.replace('_', ' ')}: {', '.join(names)}")
+    for f in failed:
+        click.echo(f"FAILED {f['plugin']} ({f['stage']}): {f['reason']}")
+
+
+@cli.command()
+@click.argument("dataset")
+@click.argument("data_dir", required=False, type=click.Path(path_type=str))
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False), help="manifest (JSONL) to write")
+@click.option("--json", "as_json", is_flag=True, help="print the counts as JSON")
+def prepare(dataset, data_dir, output, as_json):
+    """Parse a corpus with the recipe DATASET and write a manifest."""
+    from .data import summarize, write_manifest
+    from .recipes import prepare_dataset
+
+    corpus = prepare_dataset(dataset, data_dir)
+    if output:
+        write_manifest(corpus, output)
+    summary = summarize(corpus)
+    summary["skipped"] = [{"path": p, "reason": r} for p, r in corpus.skipped]
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        click.echo(f"{summary['utterances']} utterances, {len(summary['speakers'])} speakers, "
+                   f"{len(summary['labels'])} labels")
+        click.echo("labels:   " + ", ".join(f"{k} {v}" for k, v in summary["labels"].items()))
+        click.echo("speakers: " + ", ".join(f"{k} {v}" for k, v in summary["speakers"].items()))
+        for p, r in corpus.skipped:
+            click.echo(f"skipped {p}: {r}")
+        if output:
+            click.echo(f"wrote {output}")
+    if corpus.skipped:
+        click.echo(f"warning: {len(corpus.skipped)} file(s) could not be parsed (listed above)", err=True)
+
+
+def _register_plugin_commands() -> None:
+    from .plugins import _record, load_plugins, pm
+
+    load_plugins()
+    for impl in pm.hook.register_commands.get_hookimpls():
+        try:
+            impl.function(cli=cli)
+        except Exception as exc:
+            _record(impl.plugin_name, "register:commands", exc)
+
+
+def main(argv=None):
+    _register_plugin_commands()
+    from .plugins import warn_failures
+
+    warn_failures()
+    return cli.main(args=argv, prog_name="fusion")
+
+
+if __name__ == "__main__":  # python -m fusion.cli
+    main()

@@ -1,0 +1,1 @@
+"""Plugins that ship inside the core package; registered exactly like entry-point plugins."""

@@ -1,0 +1,85 @@
+"""The fusion-head contract.
+
+A head is built as ``Head(config, audio_dim, text_dim, num_classes)`` (a dim is ``None``
+when the model has no such modality) and called as::
+
+    logits, loss = head(audio, text, targets=None)   # audio/text: Encoded | None
+
+* ``logits`` [B, C]; ``loss`` is ``None`` without targets, else the (class-weighted)
+  cross-entropy (plus any auxiliary losses the head defines).
+* Missing modality at inference: ``audio`` or ``text`` may be ``None``. Each head
+  documents its rule; the default is to substitute zeros for the missing pooled
+  embedding. An *empty transcript* is not a missing modality: the text encoder encodes
+  it (e.g. MiniLM's [CLS][SEP]) and the head sees it like any other input.
+* After a forward pass, ``head.branch_logits`` maps "audio"/"text" to unimodal logits
+  [B, C] where the head has unimodal branches, and ``head.attention`` holds attention
+  weights for inspection (cross-attention heads).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from fusion.components import Encoded
+from fusion.errors import ConfigError
+
+
+class FusionHead(nn.Module):
+    name: ClassVar[str] = ""
+    Config: ClassVar[type]
+    needs_audio: ClassVar[bool] = True  # the head is built for a model that has this modality
+    needs_text: ClassVar[bool] = True
+
+    def __init__(self, config, audio_dim: int | None, text_dim: int | None, num_classes: int):
+        super().__init__()
+        if num_classes < 2:
+            raise ConfigError(f"fusion head {self.name!r}: need at least 2 classes, got {num_classes}")
+        if self.needs_audio and self.needs_text and (audio_dim is None or text_dim is None):
+            raise ConfigError(f"fusion head {self.name!r} fuses two modalities; got audio_dim={audio_dim}, "
+                              f"text_dim={text_dim}. Use mode 'audio' or 'text' for a single modality.")
+        self.config = config
+        self.audio_dim, self.text_dim, self.num_classes = audio_dim, text_dim, num_classes
+        self.register_buffer("class_weights", torch.ones(num_classes), persistent=False)
+        self.label_smoothing = 0.0
+        self.branch_logits: dict[str, Tensor] = {}
+        self.attention: dict[str, Tensor] = {}
+
+    def set_class_weights(self, weights: Tensor | None) -> None:
+        """weights [C] for the cross-entropy (None -> uniform)."""
+        w = torch.ones(self.num_classes) if weights is None else weights.detach().float().clone()
+        self.class_weights = w.to(self.class_weights.device)
+
+    def loss(self, logits: Tensor, targets: Tensor) -> Tensor:
+        """logits [B, C], targets [B] long -> scalar."""
+        return F.cross_entropy(logits, targets, weight=self.class_weights,
+                               label_smoothing=self.label_smoothing)
+
+    def forward(self, audio: Encoded | None, text: Encoded | None,
+                targets: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+        raise NotImplementedError
+
+    @staticmethod
+    def batch_size(audio: Encoded | None, text: Encoded | None) -> int:
+        present = audio if audio is not None else text
+        if present is None:
+            raise ConfigError("a fusion head needs at least one modality; both are None")
+        return present.pooled.shape[0]
+
+
+def pooled_or_zeros(x: Encoded | None, dim: int | None, batch: int, ref: Tensor) -> Tensor:
+    """x.pooled [B, D], or zeros [B, dim] when the modality is missing."""
+    if x is not None:
+        return x.pooled
+    return ref.new_zeros(batch, dim or 0)
+
+
+def mlp(in_dim: int, hidden: int, out_dim: int, dropout: float) -> nn.Sequential:
+    """LayerNorm -> Linear -> GELU -> Dropout -> Linear: the classifier used by the heads."""
+    return nn.Sequential(
+        nn.LayerNorm(in_dim), nn.Linear(in_dim, hidden), nn.GELU(), nn.Dropout(dropout),
+        nn.Linear(hidden, out_dim),
+    )

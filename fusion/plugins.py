@@ -1,0 +1,200 @@
+"""The plugin manager: built-in default plugins + the ``fusion`` entry-point group.
+
+Loading never raises for a broken plugin: the failure is recorded in
+:data:`failures` (shown by ``fusion plugins``) and the rest keeps working.
+``FUSION_LOAD_PLUGINS=a,b`` restricts which entry points load (an empty value
+loads none); the default plugins are always loaded.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .errors import DuplicateComponentError, FusionError, UnknownComponentError
+from .registry import KINDS, Component, Registry, make_register
+
+ENTRY_POINT_GROUP = "fusion"
+
+# Modules inside the core package that are registered as plugins, exactly like third-party ones.
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "fusion.default_plugins.heads",
+    "fusion.default_plugins.transcribers",
+)
+
+pm = pluggy.PluginManager("fusion")
+pm.add_hookspecs(hookspecs)
+
+
+@dataclass(frozen=True)
+class PluginFailure:
+    plugin: str   # entry-point or module name
+    stage: str    # "import", "validate", "register:<kind>"
+    reason: str   # "ExceptionType: message"
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    name: str            # name the plugin is registered under
+    distribution: str    # installed distribution that provides it ("fusion-ser" for defaults)
+    version: str
+    module: str
+
+
+failures: list[PluginFailure] = []
+_info: dict[str, PluginInfo] = {}
+_loaded = False
+_registries: dict[str, Registry] | None = None
+
+
+def _record(plugin: str, stage: str, exc: BaseException) -> None:
+    failures.append(PluginFailure(plugin, stage, f"{type(exc).__name__}: {exc}"))
+
+
+def _core_version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def register_plugin(obj: Any, name: str | None = None, distribution: str = "(in-process)", version: str = "") -> str:
+    """Register a plugin object/module in-process (tests, notebooks). Returns its name."""
+    name = pm.register(obj, name=name)
+    _info[name] = PluginInfo(name, distribution, version, getattr(obj, "__name__", type(obj).__name__))
+    _invalidate()
+    return name
+
+
+def unregister_plugin(name: str) -> None:
+    pm.unregister(name=name)
+    _info.pop(name, None)
+    _invalidate()
+
+
+def _invalidate() -> None:
+    global _registries
+    _registries = None
+
+
+def load_plugins() -> None:
+    """Load default plugins and entry points once; record (not raise) failures."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for module_name in DEFAULT_PLUGINS:
+        try:
+            module = importlib.import_module(module_name)
+            if not pm.is_registered(module):
+                pm.register(module, name=module_name)
+                _info[module_name] = PluginInfo(module_name, "fusion-ser", _core_version(), module_name)
+        except Exception as exc:  # pragma: no cover - a broken core install
+            _record(module_name, "import", exc)
+
+    allowed = os.environ.get("FUSION_LOAD_PLUGINS")
+    allow = None if allowed is None else {p.strip() for p in allowed.split(",") if p.strip()}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if allow is not None and ep.name not in allow:
+            continue
+        if pm.has_plugin(ep.name):
+            continue
+        try:
+            module = ep.load()
+            pm.register(module, name=ep.name)
+        except Exception as exc:
+            _record(ep.name, "import", exc)
+            continue
+        dist = getattr(ep, "dist", None)
+        _info[ep.name] = PluginInfo(
+            ep.name, dist.name if dist else "?", dist.version if dist else "?", ep.value
+        )
+    _validate()
+    _invalidate()
+
+
+def _validate() -> None:
+    """pm.check_pending(), but a plugin implementing an unknown hook is dropped and reported."""
+    for name, plugin in list(pm.list_name_plugin()):
+        for hook_name in dir(plugin):
+            if not hook_name.startswith("register_"):
+                continue
+            if getattr(pm.hook, hook_name, None) is None and pm.parse_hookimpl_opts(plugin, hook_name):
+                pm.unregister(name=name)
+                _info.pop(name, None)
+                failures.append(PluginFailure(name, "validate", f"unknown hook {hook_name!r}; valid hooks: "
+                                              + ", ".join([*KINDS.values(), "register_commands"])))
+                break
+    pm.check_pending()
+
+
+def registries() -> dict[str, Registry]:
+    """kind -> Registry, built by calling every plugin's hooks one plugin at a time."""
+    global _registries
+    load_plugins()
+    if _registries is not None:
+        return _registries
+    built = {kind: Registry(kind) for kind in KINDS}
+    for kind, hook_name in KINDS.items():
+        hook = getattr(pm.hook, hook_name)
+        # pluggy calls later-registered plugins first; registering in reverse keeps a
+        # deterministic order (defaults first) for duplicate reporting.
+        for impl in reversed(hook.get_hookimpls()):
+            pending: list[Component] = []
+            try:
+                impl.function(register=make_register(kind, impl.plugin_name, pending.append))
+                for component in pending:
+                    built[kind].add(component)
+            except DuplicateComponentError as exc:
+                failures.append(PluginFailure(impl.plugin_name, f"register:{kind}", str(exc)))
+            except Exception as exc:
+                _record(impl.plugin_name, f"register:{kind}", exc)
+    _registries = built
+    return built
+
+
+def get_component(kind: str, name: str) -> Component:
+    if kind not in KINDS:
+        raise UnknownComponentError("component kind", kind, KINDS)
+    return registries()[kind].get(name)
+
+
+def plugin_report() -> list[dict]:
+    """Every loaded plugin with its version and components by kind (for `fusion plugins`)."""
+    regs = registries()
+    rows = []
+    for name, _plugin in pm.list_name_plugin():
+        info = _info.get(name, PluginInfo(name, "?", "?", "?"))
+        components = {
+            kind: [c.name for c in regs[kind] if c.plugin == name]
+            for kind in KINDS
+        }
+        rows.append({
+            "name": name,
+            "distribution": info.distribution,
+            "version": info.version,
+            "module": info.module,
+            "components": {k: v for k, v in components.items() if v},
+        })
+    return sorted(rows, key=lambda r: (r["distribution"] != "fusion-ser", r["name"]))
+
+
+def failure_report() -> list[dict]:
+    return [{"plugin": f.plugin, "stage": f.stage, "reason": f.reason} for f in failures]
+
+
+def warn_failures(stream=sys.stderr) -> None:
+    for f in failures:
+        print(f"warning: plugin {f.plugin!r} failed ({f.stage}): {f.reason}", file=stream)
+
+
+__all__ = [
+    "ENTRY_POINT_GROUP", "FusionError", "PluginFailure", "failures", "get_component",
+    "load_plugins", "plugin_report", "pm", "register_plugin", "registries", "unregister_plugin",
+]

@@ -1,0 +1,1 @@
+"""fusion_corpora plugin for fusion."""

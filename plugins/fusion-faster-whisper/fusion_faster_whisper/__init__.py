@@ -1,0 +1,1 @@
+"""fusion_faster_whisper plugin for fusion."""

@@ -1,0 +1,1 @@
+"""fusion_transformers plugin for fusion."""

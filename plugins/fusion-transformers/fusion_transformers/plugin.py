@@ -1,0 +1,3 @@
+"""Hook implementations of this plugin."""
+
+from fusion import hookimpl  # noqa: F401
