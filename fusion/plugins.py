@@ -27,6 +27,7 @@ ENTRY_POINT_GROUP = "fusion"
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "fusion.default_plugins.heads",
     "fusion.default_plugins.transcribers",
+    "fusion.default_plugins.commands",
 )
 
 pm = pluggy.PluginManager("fusion")

@@ -1,0 +1,1 @@
+"""Core CLI command modules (registered by fusion.default_plugins.commands)."""
