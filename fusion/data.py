@@ -245,3 +245,20 @@ def _predefined_fold(utterances: Sequence[Utterance], seed: int, val_fraction: f
     val = tuple(n for n, k in zip(train, key) if str(k) in val_keys)
     tr = tuple(n for n, k in zip(train, key) if str(k) not in val_keys)
     return Fold(0, tr, val, tuple(idx[test_name]), (test_name,))
+
+
+def train_val_split(utterances: Sequence[Utterance], protocol: str = "speaker", seed: int = 0,
+                    val_fraction: float = 0.15) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Indices (train, val) for training on a whole corpus: validation is group-disjoint
+    (speakers / sessions), or the predefined dev split."""
+    if protocol == "predefined":
+        f = _predefined_fold(utterances, seed, val_fraction)
+        if "test" in f.test_groups:  # train + dev (+ test, untouched)
+            return f.train, f.val
+        return f.train, f.val
+    groups = [_group_of(u, protocol) for u in utterances]
+    sizes = Counter(groups)
+    val_groups = set(_pick_val_groups(sorted(sizes), sizes, val_fraction, random.Random(seed)))
+    train = tuple(n for n, g in enumerate(groups) if g not in val_groups)
+    val = tuple(n for n, g in enumerate(groups) if g in val_groups)
+    return train, val

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +40,29 @@ class GoldTranscriber(Transcriber):
         raise TranscriptionError("the gold transcriber reads the corpus transcript, not audio")
 
 
+SILENCE_DBFS = -70.0  # RMS level (dBFS) at or below which a clip counts as silence, without decoding
+
+
+def is_silent(wav: np.ndarray, dbfs: float = SILENCE_DBFS) -> bool:
+    """Cheap energy check run before speech-to-text: RMS level of ``wav`` [S] at or below ``dbfs``."""
+    if wav.size == 0:
+        return True
+    rms = float(np.sqrt(np.mean(np.square(wav, dtype=np.float64))))
+    return rms <= 10.0 ** (dbfs / 20.0)
+
+
+def speech_text(segments: Iterable[tuple[str, float, float]], no_speech_threshold: float,
+                logprob_threshold: float) -> str:
+    """Join decoded ``(text, no_speech_prob, avg_logprob)`` segments into one transcript.
+
+    A segment is dropped by Whisper's own no-speech rule: ``no_speech_prob > no_speech_threshold``
+    while ``avg_logprob <= logprob_threshold`` (a confident decode overrides the no-speech vote).
+    """
+    kept = [text.strip() for text, no_speech_prob, avg_logprob in segments
+            if not (no_speech_prob > no_speech_threshold and avg_logprob <= logprob_threshold)]
+    return " ".join(t for t in kept if t)
+
+
 @dataclass
 class TranscriptionReport:
     transcripts: dict[str, str]            # utterance id -> text
@@ -69,6 +92,7 @@ def transcribe_utterances(
         for u in utterances:
             try:
                 report.transcripts[u.id] = transcriber.transcribe_utterance(u)
+                report.computed += 1
             except FusionError as exc:
                 report.errors[u.id] = str(exc)
         return report

@@ -69,3 +69,22 @@ def make_wav(tmp_path):
         return path
 
     return _make
+
+
+@pytest.fixture
+def fake_plugins():
+    """Register the in-process test plugin (tests/fakes.py) for one test."""
+    from fusion.plugins import register_plugin, unregister_plugin
+
+    from tests.fakes import FakePlugin
+
+    name = register_plugin(FakePlugin(), name="fakes")
+    yield name
+    unregister_plugin(name)
+
+
+@pytest.fixture
+def synthetic_corpus(tmp_path):
+    from tests.fakes import make_synthetic_corpus
+
+    return make_synthetic_corpus(tmp_path / "synthetic")

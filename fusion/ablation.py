@@ -1,0 +1,165 @@
+"""The ablation runner: audio-only, text-only and fused models on the same folds.
+
+Every (mode, seed, fold) run is written to ``RUN_DIR/runs/<mode>-s<seed>-f<fold>.json`` as
+soon as it finishes; a rerun of the same configuration skips finished runs (resume after a
+crash or a kill). ``results.json``, ``report.md`` and the plots are written atomically at
+the end.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from .cache import atomic_write_json, atomic_write_text, make_key
+from .data import folds_from_groups, make_folds, manifest_hash
+from .errors import ConfigError
+from .experiment import ExperimentConfig, prepare_inputs
+from .model import EmotionModel
+from .recipes import dataset_protocol, prepare_dataset
+from .training.metrics import bootstrap_difference, classification_metrics
+from .training.trainer import predict_proba, seed_everything, train
+
+METRICS = ("ua", "wa", "macro_f1", "weighted_f1")
+
+
+def versions() -> dict:
+    import torch
+    import torchaudio
+
+    from . import __version__
+    from .plugins import plugin_report
+
+    v = {"fusion": __version__, "python": platform.python_version(), "torch": torch.__version__,
+         "torchaudio": torchaudio.__version__}
+    for row in plugin_report():
+        if row["distribution"] != "fusion-ser":
+            v[row["distribution"]] = row["version"]
+    return v
+
+
+def load_corpus(cfg: ExperimentConfig):
+    utts = prepare_dataset(cfg.dataset, cfg.data_dir, **cfg.recipe_options)
+    if cfg.speakers:
+        keep = set(cfg.speakers)
+        utts = [u for u in utts if u.speaker in keep]
+        if not utts:
+            raise ConfigError(f"no utterances for speakers {sorted(keep)}")
+    return utts
+
+
+def run_ablation(cfg: ExperimentConfig, out_dir: str | Path, *, fold_groups=None,
+                 progress: Callable | None = None, log: Callable[[str], None] = print) -> dict:
+    """Run every mode x seed x fold; returns the results dict (also written to results.json)."""
+    start = time.perf_counter()
+    out = Path(out_dir)
+    runs_dir = out / "runs"
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    config_key = make_key("ablation", cfg.to_dict(), fold_groups)
+    stamp = out / "config.json"
+    if stamp.exists():
+        old = json.loads(stamp.read_text())
+        if old.get("key") != config_key:
+            raise ConfigError(f"{out} holds a run with a different configuration; use another --out "
+                              "or delete it")
+    atomic_write_text(out / "config.toml", cfg.to_toml())
+    atomic_write_json(stamp, {"key": config_key, "config": cfg.to_dict(), "fold_groups": fold_groups})
+
+    utts = load_corpus(cfg)
+    labels = tuple(sorted({u.label for u in utts}))
+    log(f"{cfg.dataset}: {len(utts)} utterances, {len({u.speaker for u in utts})} speakers, "
+        f"{len(labels)} labels")
+    inputs = prepare_inputs(cfg, utts, labels, progress=progress, log=log)
+    if inputs.excluded:
+        log(f"excluded {len(inputs.excluded)} utterance(s) from every mode (see results.json 'excluded')")
+    utts = inputs.utterances
+    protocol = cfg.protocol or dataset_protocol(cfg.dataset)
+    if fold_groups:
+        folds = folds_from_groups(utts, fold_groups, protocol, seed=0, val_fraction=cfg.val_fraction)
+    else:
+        folds = make_folds(utts, cfg.folds, protocol, seed=0, val_fraction=cfg.val_fraction)
+    atomic_write_json(out / "folds.json", [
+        {"fold": f.index, "test": list(f.test_groups), "n_train": len(f.train), "n_val": len(f.val),
+         "n_test": len(f.test)} for f in folds])
+
+    for seed in cfg.seeds:
+        for fold in folds:
+            for mode in cfg.modes:
+                path = runs_dir / f"{mode}-s{seed}-f{fold.index}.json"
+                if path.exists():
+                    log(f"[{mode} seed {seed} fold {fold.index}] done before, skipped")
+                    continue
+                log(f"[{mode} seed {seed} fold {fold.index}] train {len(fold.train)} / val {len(fold.val)} "
+                    f"/ test {len(fold.test)}")
+                seed_everything(seed)
+                model = EmotionModel(cfg.model_config(mode, labels))
+                tcfg = cfg.train.__class__(**{**cfg.train.to_dict(), "seed": seed})
+                result = train(model, inputs.items(fold.train, mode), inputs.items(fold.val, mode), tcfg)
+                probs = predict_proba(model, inputs.items(fold.test, mode))
+                y = [labels.index(utts[n].label) for n in fold.test]
+                metrics = classification_metrics(y, probs.argmax(1), labels)
+                log(f"[{mode} seed {seed} fold {fold.index}] test UA {metrics['ua']:.3f} WA {metrics['wa']:.3f} "
+                    f"(best epoch {result.best_epoch}, val UA {result.best_val_ua:.3f})")
+                atomic_write_json(path, {
+                    "mode": mode, "seed": seed, "fold": fold.index, "test_groups": list(fold.test_groups),
+                    "metrics": metrics, "best_epoch": result.best_epoch, "best_val_ua": result.best_val_ua,
+                    "curve": result.curve, "ids": [utts[n].id for n in fold.test], "y_true": y,
+                    "probs": np.round(probs, 6).tolist(),
+                })
+    results = aggregate(cfg, runs_dir, labels, folds)
+    results.update(
+        dataset=cfg.dataset, protocol=protocol, config=cfg.to_dict(), versions=versions(),
+        manifest_hash=manifest_hash(utts), n_utterances=len(utts), excluded=inputs.excluded,
+        cache=inputs.stats, wall_time_s=round(time.perf_counter() - start, 2),
+        folds=[{"fold": f.index, "test": list(f.test_groups)} for f in folds],
+    )
+    atomic_write_json(out / "results.json", results)
+    from .report import write_report
+
+    write_report(results, out)
+    return results
+
+
+def _load_runs(runs_dir: Path, mode: str) -> list[dict]:
+    return sorted((json.loads(p.read_text()) for p in runs_dir.glob(f"{mode}-s*-f*.json")),
+                  key=lambda r: (r["seed"], r["fold"]))
+
+
+def aggregate(cfg: ExperimentConfig, runs_dir: Path, labels, folds) -> dict:
+    modes: dict[str, dict] = {}
+    preds: dict[str, dict] = {}
+    for mode in cfg.modes:
+        runs = [r for r in _load_runs(runs_dir, mode) if r["seed"] in cfg.seeds]
+        if not runs:
+            continue
+        entry: dict = {}
+        for metric in METRICS:
+            per_fold = [float(np.mean([r["metrics"][metric] for r in runs if r["fold"] == f.index]))
+                        for f in folds]
+            entry[metric] = {"mean": float(np.mean(per_fold)), "std": float(np.std(per_fold)),
+                             "per_fold": per_fold}
+        counts = np.sum([r["metrics"]["confusion_counts"] for r in runs], axis=0)
+        rows = counts.sum(1, keepdims=True)
+        entry["confusion"] = counts.tolist()
+        entry["confusion_fraction"] = np.divide(counts, rows, out=np.zeros(counts.shape),
+                                                where=rows > 0).round(4).tolist()
+        entry["per_class_recall"] = {l: float(entry["confusion_fraction"][i][i]) for i, l in enumerate(labels)}
+        entry["n"] = int(counts.sum())
+        entry["curves"] = [{"seed": r["seed"], "fold": r["fold"], "curve": r["curve"]} for r in runs]
+        modes[mode] = entry
+        preds[mode] = {(r["seed"], i): (y, int(np.argmax(p))) for r in runs
+                       for i, y, p in zip(r["ids"], r["y_true"], r["probs"])}
+    comparisons = {}
+    if "fused" in preds:
+        for other in ("audio", "text"):
+            if other in preds:
+                keys = sorted(set(preds["fused"]) & set(preds[other]))
+                y = [preds["fused"][k][0] for k in keys]
+                comparisons[f"fused_vs_{other}"] = bootstrap_difference(
+                    y, [preds["fused"][k][1] for k in keys], [preds[other][k][1] for k in keys])
+    return {"labels": list(labels), "modes": modes, "comparisons": comparisons}

@@ -1,0 +1,183 @@
+"""`fusion train`, `fusion evaluate` and `fusion ablate`."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from ..errors import ConfigError, DatasetError, LabelMismatchError
+
+COMPONENT_OPTIONS = {  # CLI option -> ExperimentConfig field
+    "acoustic_encoder": "acoustic_encoder", "text_encoder": "text_encoder",
+    "transcriber": "transcriber", "head": "head",
+}
+SET_SECTIONS = {  # --set prefix -> ExperimentConfig dict field
+    "acoustic": "acoustic_config", "text": "text_config", "transcriber": "transcriber_config",
+    "head": "head_config", "unimodal": "unimodal_config", "train": "train", "recipe": "recipe_options",
+}
+
+
+def _parse_value(raw: str):
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+
+
+def _apply_sets(base: dict, sets: tuple[str, ...]) -> dict:
+    for item in sets:
+        key, eq, raw = item.partition("=")
+        section, dot, field = key.partition(".")
+        if not eq or not dot or section not in SET_SECTIONS:
+            raise ConfigError(f"--set {item!r}: expected SECTION.KEY=VALUE with SECTION one of "
+                              f"{', '.join(SET_SECTIONS)}")
+        target = SET_SECTIONS[section]
+        base.setdefault(target, {})
+        base[target][field] = _parse_value(raw)
+    return base
+
+
+def component_options(f):
+    """The component/training options shared by train and ablate."""
+    opts = [
+        click.option("--dataset", help="registered dataset recipe (see `fusion plugins`)"),
+        click.option("--data-dir", type=click.Path(), help="corpus folder (default: the recipe's bundled data)"),
+        click.option("--acoustic-encoder", help="acoustic encoder name"),
+        click.option("--text-encoder", help="text encoder name"),
+        click.option("--transcriber", help="speech-to-text name, or 'gold' for the corpus transcript"),
+        click.option("--head", help="fusion head for mode fused"),
+        click.option("--epochs", type=int, help="maximum epochs"),
+        click.option("--config", "config_file", type=click.Path(), help="TOML config (a run's config.toml)"),
+        click.option("--set", "sets", multiple=True, metavar="SECTION.KEY=VALUE",
+                     help="component/training option, e.g. --set head.n_layers=2 --set train.lr=3e-4 "
+                          "--set transcriber.model=PATH (sections: " + ", ".join(SET_SECTIONS) + ")"),
+        click.option("--speakers", help="comma-separated speaker subset"),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def build_config(config_file, overrides: dict, sets=()):
+    from ..experiment import ExperimentConfig
+
+    base = ExperimentConfig.from_toml(config_file).to_dict() if config_file else {}
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key == "epochs":
+            base.setdefault("train", {})["epochs"] = value
+        elif key == "seed":
+            base.setdefault("train", {})["seed"] = value
+        else:
+            base[key] = value
+    base = _apply_sets(base, tuple(sets))
+    if not base.get("dataset"):
+        raise ConfigError("--dataset is required (or a --config file that names one)")
+    return ExperimentConfig.from_dict(base)
+
+
+def _speakers(value):
+    return tuple(s.strip() for s in value.split(",") if s.strip()) if value else None
+
+
+def _progress():
+    from tqdm.auto import tqdm
+
+    return lambda total, desc: tqdm(total=total, desc=desc, disable=None, leave=False, file=sys.stderr)
+
+
+def _log(msg: str) -> None:
+    click.echo(msg, err=True)
+
+
+@click.command()
+@component_options
+@click.option("--mode", type=click.Choice(["audio", "text", "fused"]), help="which model to train")
+@click.option("--seed", type=int, help="random seed")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="model directory to write")
+def train(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head, epochs, config_file, sets,
+          speakers, mode, seed, out_dir):
+    """Train one model on a corpus and save a self-contained model directory."""
+    from ..training.pipeline import train_model_dir
+
+    cfg = build_config(config_file, dict(dataset=dataset, data_dir=data_dir, acoustic_encoder=acoustic_encoder,
+                                         text_encoder=text_encoder, transcriber=transcriber, head=head,
+                                         epochs=epochs, seed=seed, speakers=_speakers(speakers),
+                                         modes=[mode] if mode else None), sets)
+    if len(cfg.modes) != 1:
+        raise ConfigError("fusion train needs exactly one --mode (audio, text or fused)")
+    metrics = train_model_dir(cfg, out_dir, progress=_progress(), log=_log)
+    click.echo(f"saved {out_dir} (validation UA {100 * metrics['val']['ua']:.1f}%)"
+               if metrics.get("val") else f"saved {out_dir}")
+
+
+@click.command()
+@click.argument("model_dir", type=click.Path())
+@click.option("--dataset", required=True)
+@click.option("--data-dir", type=click.Path())
+@click.option("--split", help="a predefined split to score (e.g. MELD train/dev/test)")
+@click.option("--label-map", help="map corpus labels to model labels, e.g. joy=happy,anger=angry")
+@click.option("--json", "as_json", is_flag=True, help="print exactly one JSON object")
+def evaluate(model_dir, dataset, data_dir, split, label_map, as_json):
+    """Score a trained model on a corpus: UA, WA, macro/weighted F1, confusion matrix."""
+    from ..training.pipeline import evaluate_model_dir
+
+    mapping = {}
+    for pair in (label_map or "").split(","):
+        if pair.strip():
+            src, eq, dst = pair.partition("=")
+            if not eq:
+                raise ConfigError(f"--label-map {pair!r}: expected CORPUS_LABEL=MODEL_LABEL")
+            mapping[src.strip()] = dst.strip()
+    m = evaluate_model_dir(model_dir, dataset, data_dir, split=split, label_map=mapping,
+                           progress=_progress(), log=_log)
+    if as_json:
+        keys = ("ua", "wa", "macro_f1", "weighted_f1", "n", "labels", "confusion", "per_class_recall")
+        click.echo(json.dumps({k: m[k] for k in keys}))
+        return
+    click.echo(f"n={m['n']}  UA {100 * m['ua']:.1f}  WA {100 * m['wa']:.1f}  macro-F1 {100 * m['macro_f1']:.1f}"
+               f"  weighted-F1 {100 * m['weighted_f1']:.1f}")
+    click.echo("per-class recall: " + ", ".join(f"{k} {100 * v:.1f}" for k, v in m["per_class_recall"].items()))
+    width = max(len(l) for l in m["labels"])
+    click.echo("confusion (rows = true, counts):")
+    click.echo(" " * (width + 1) + " ".join(f"{l[:5]:>5}" for l in m["labels"]))
+    for label, row in zip(m["labels"], m["confusion_counts"]):
+        click.echo(f"{label:>{width}} " + " ".join(f"{c:>5}" for c in row))
+
+
+@click.command()
+@component_options
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="run directory")
+@click.option("--modes", help="comma-separated subset of audio,text,fused")
+@click.option("--folds", type=int, help="number of folds")
+@click.option("--protocol", type=click.Choice(["speaker", "session", "predefined"]),
+              help="fold protocol (default: the dataset's)")
+@click.option("--seeds", help="comma-separated seeds, e.g. 1,2,3")
+def ablate(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head, epochs, config_file, sets,
+           speakers, out_dir, modes, folds, protocol, seeds):
+    """Train and evaluate audio-only, text-only and fused models on the same speaker-independent folds."""
+    from ..ablation import run_ablation
+    from ..report import comparison_table
+
+    try:
+        seed_list = [int(s) for s in seeds.split(",")] if seeds else None
+    except ValueError as exc:
+        raise ConfigError(f"--seeds {seeds!r}: expected comma-separated integers") from exc
+    cfg = build_config(config_file, dict(
+        dataset=dataset, data_dir=data_dir, acoustic_encoder=acoustic_encoder, text_encoder=text_encoder,
+        transcriber=transcriber, head=head, epochs=epochs, speakers=_speakers(speakers),
+        modes=[m.strip() for m in modes.split(",")] if modes else None, folds=folds, protocol=protocol,
+        seeds=seed_list), sets)
+    start = time.perf_counter()
+    results = run_ablation(cfg, out_dir, progress=_progress(), log=_log)
+    click.echo(comparison_table(results))
+    for name, c in results["comparisons"].items():
+        click.echo(f"{name.replace('_', ' ')}: ΔUA {100 * c['diff']:+.1f} points "
+                   f"(95% CI {100 * c['ci_low']:+.1f} to {100 * c['ci_high']:+.1f})")
+    click.echo(f"report: {Path(out_dir) / 'report.md'}  plots: {Path(out_dir) / 'plots'}  "
+               f"({time.perf_counter() - start:.0f} s)")

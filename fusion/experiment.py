@@ -1,0 +1,194 @@
+"""Experiment configuration shared by `fusion train` and `fusion ablate`, and its inputs.
+
+:class:`ExperimentConfig` is the full, rerunnable description of a run (written to
+``config.toml`` in every run directory). :func:`prepare_inputs` turns a corpus into cached
+per-utterance features for the modalities the modes need; an utterance that fails in a
+needed modality is excluded from *every* mode (so all modes share the same folds) and
+listed with its reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .cache import Cache
+from .data import Utterance
+from .errors import ConfigError
+from .model import MODES, ModelConfig
+from .training.trainer import TrainConfig
+
+# Defaults: chosen by the benchmarks in bench/ (see README "Results").
+DEFAULT_ACOUSTIC_ENCODER = "cnn-lstm"
+DEFAULT_TEXT_ENCODER = "minilm"
+DEFAULT_TRANSCRIBER = "faster-whisper"
+DEFAULT_HEAD = "cross-attention"
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    dataset: str                                       # registered dataset recipe
+    data_dir: str | None = None                        # corpus folder (None: the recipe's bundled default)
+    modes: tuple[str, ...] = MODES                     # which of audio / text / fused to run
+    acoustic_encoder: str = DEFAULT_ACOUSTIC_ENCODER   # acoustic encoder name
+    acoustic_config: dict = field(default_factory=dict)
+    text_encoder: str = DEFAULT_TEXT_ENCODER           # text encoder name
+    text_config: dict = field(default_factory=dict)
+    transcriber: str = DEFAULT_TRANSCRIBER             # speech-to-text ("gold" = corpus transcript)
+    transcriber_config: dict = field(default_factory=dict)
+    head: str = DEFAULT_HEAD                           # fusion head for mode "fused"
+    head_config: dict = field(default_factory=dict)
+    unimodal_config: dict = field(default_factory=dict)  # config of the unimodal head (audio/text modes)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    folds: int = 4                                     # number of folds (speaker/session protocols)
+    protocol: str | None = None                        # None: the dataset's default protocol
+    seeds: tuple[int, ...] = (0,)                      # one full run per seed
+    val_fraction: float = 0.15                         # share of training speakers held out for validation
+    speakers: tuple[str, ...] | None = None            # restrict the corpus to these speakers
+    recipe_options: dict = field(default_factory=dict)  # extra options for the dataset recipe
+
+    def __post_init__(self):
+        bad = [m for m in self.modes if m not in MODES]
+        if bad or not self.modes:
+            raise ConfigError(f"unknown mode(s) {bad or '(none)'}; valid choices: {', '.join(MODES)}")
+
+    @property
+    def needs_audio(self) -> bool:
+        return any(m in ("audio", "fused") for m in self.modes)
+
+    @property
+    def needs_text(self) -> bool:
+        return any(m in ("text", "fused") for m in self.modes)
+
+    def model_config(self, mode: str, labels: Sequence[str]) -> ModelConfig:
+        fused = mode == "fused"
+        return ModelConfig(
+            mode=mode, labels=tuple(labels),
+            acoustic_encoder=self.acoustic_encoder if mode in ("audio", "fused") else None,
+            acoustic_config=dict(self.acoustic_config) if mode in ("audio", "fused") else {},
+            text_encoder=self.text_encoder if mode in ("text", "fused") else None,
+            text_config=dict(self.text_config) if mode in ("text", "fused") else {},
+            transcriber=self.transcriber if mode in ("text", "fused") else None,
+            transcriber_config=dict(self.transcriber_config) if mode in ("text", "fused") else {},
+            head=self.head if fused else "unimodal",
+            head_config=dict(self.head_config if fused else self.unimodal_config),
+        )
+
+    # ------------------------------------------------------------------ (de)serialisation
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["train"] = self.train.to_dict()
+        for k in ("modes", "seeds", "speakers"):
+            if d[k] is not None:
+                d[k] = list(d[k])
+        return {k: v for k, v in d.items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ExperimentConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ConfigError(f"config: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(sorted(names))}")
+        d = dict(d)
+        if "dataset" not in d:
+            raise ConfigError("config: 'dataset' is required")
+        d["train"] = TrainConfig.from_dict(d.get("train", {}))
+        for k in ("modes", "seeds", "speakers"):
+            if d.get(k) is not None:
+                d[k] = tuple(d[k])
+        return cls(**d)
+
+    def to_toml(self) -> str:
+        import tomli_w
+
+        return tomli_w.dumps(self.to_dict())
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> "ExperimentConfig":
+        path = Path(path)
+        if path.is_dir():
+            path = path / "config.toml"
+        if not path.is_file():
+            raise ConfigError(f"config file {path} not found")
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: invalid TOML ({exc})") from exc
+        return cls.from_dict(data)
+
+    def replace(self, **changes) -> "ExperimentConfig":
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass
+class Inputs:
+    """Everything training needs, per utterance id; ``excluded`` lists what was left out and why."""
+
+    utterances: list[Utterance]
+    labels: tuple[str, ...]
+    transcripts: dict[str, str] = field(default_factory=dict)
+    audio: dict = field(default_factory=dict)      # id -> acoustic featurize output [T, ...]
+    text: dict = field(default_factory=dict)       # id -> text featurize output [T, ...]
+    excluded: dict[str, str] = field(default_factory=dict)
+    stats: dict = field(default_factory=dict)      # cache hits / computed counts per stage
+
+    def items(self, indices: Sequence[int], mode: str) -> list[dict]:
+        out = []
+        label_index = {l: i for i, l in enumerate(self.labels)}
+        for n in indices:
+            u = self.utterances[n]
+            out.append({
+                "audio": self.audio[u.id] if mode in ("audio", "fused") else None,
+                "text": self.text[u.id] if mode in ("text", "fused") else None,
+                "label": label_index[u.label],
+            })
+        return out
+
+
+def build(kind: str, name: str, config: dict):
+    from .plugins import get_component
+
+    return get_component(kind, name).build(config)
+
+
+def prepare_inputs(cfg: ExperimentConfig, utterances: Sequence[Utterance], labels: Sequence[str] | None = None,
+                   progress: Callable | None = None, log: Callable[[str], None] = lambda s: None) -> Inputs:
+    """Transcribe (cached), featurize (cached) and drop-with-reason the utterances that fail."""
+    from .features import acoustic_features, text_features
+    from .transcripts import transcribe_utterances
+
+    utts = list(utterances)
+    labels = tuple(labels) if labels is not None else tuple(sorted({u.label for u in utts}))
+    unknown = sorted({u.label for u in utts} - set(labels))
+    if unknown:
+        raise ConfigError(f"labels {unknown} are not in the model's label set {list(labels)}")
+    inputs = Inputs(utts, labels)
+    if cfg.needs_audio:
+        encoder = build("acoustic_encoder", cfg.acoustic_encoder, cfg.acoustic_config)
+        fs = acoustic_features(utts, encoder, Cache("features"), progress)
+        inputs.audio, inputs.stats["audio"] = fs.features, {"cached": fs.cached, "computed": fs.computed}
+        inputs.excluded.update(fs.errors)
+        log(f"acoustic features ({cfg.acoustic_encoder}): {fs.computed} computed, {fs.cached} from cache, "
+            f"{len(fs.errors)} failed")
+        del encoder
+    if cfg.needs_text:
+        transcriber = build("transcriber", cfg.transcriber, cfg.transcriber_config)
+        todo = [u for u in utts if u.id not in inputs.excluded]
+        tr = transcribe_utterances(todo, transcriber, Cache("transcripts"), progress=progress)
+        inputs.transcripts = tr.transcripts
+        inputs.stats["transcripts"] = {"cached": tr.cached, "computed": tr.computed}
+        inputs.excluded.update(tr.errors)
+        log(f"transcripts ({cfg.transcriber}): {tr.computed} transcribed, {tr.cached} from cache, "
+            f"{len(tr.errors)} failed")
+        del transcriber
+        encoder = build("text_encoder", cfg.text_encoder, cfg.text_config)
+        fs = text_features([u for u in utts if u.id in tr.transcripts], tr.transcripts, encoder,
+                           Cache("features"), progress)
+        inputs.text, inputs.stats["text"] = fs.features, {"cached": fs.cached, "computed": fs.computed}
+        inputs.excluded.update(fs.errors)
+        del encoder
+    inputs.utterances = [u for u in utts if u.id not in inputs.excluded]
+    return inputs

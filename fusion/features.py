@@ -1,0 +1,101 @@
+"""Per-utterance encoder inputs, computed once and cached on disk.
+
+``featurize`` outputs (log-mel, frozen Whisper states, token ids, frozen MiniLM states) are
+keyed by the content hash of the input (audio file bytes or transcript text) and the
+encoder's :meth:`featurize_key`, so every mode, fold and seed of an ablation shares them and
+a second run recomputes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from . import audio as audio_io
+from .cache import Cache, file_hash, make_key
+from .components import AcousticEncoder, TextEncoder
+from .data import Utterance
+from .errors import FusionError
+
+
+@dataclass
+class FeatureSet:
+    features: dict[str, torch.Tensor] = field(default_factory=dict)  # utterance id -> [T, ...]
+    errors: dict[str, str] = field(default_factory=dict)             # utterance id -> reason
+    cached: int = 0
+    computed: int = 0
+
+
+def _progress(progress: Callable | None, total: int, desc: str):
+    return progress(total=total, desc=desc) if progress and total else None
+
+
+@torch.no_grad()
+def acoustic_features(utterances: Sequence[Utterance], encoder: AcousticEncoder, cache: Cache | None = None,
+                      progress: Callable | None = None) -> FeatureSet:
+    """encoder.featurize(decoded 16 kHz audio) for every utterance; bad audio -> errors (not dropped)."""
+    cache = cache if cache is not None else Cache("features")
+    ident = encoder.featurize_key()
+    out = FeatureSet()
+    bar = _progress(progress, len(utterances), f"features ({encoder.name})")
+    was_training = encoder.training
+    encoder.eval()
+    for u in utterances:
+        try:
+            if u.audio is None:
+                raise FusionError(f"utterance {u.id!r} has no audio file")
+            key = make_key("acoustic", file_hash(u.audio), ident)
+            feats = cache.get_tensor(key)
+            if feats is None:
+                wav = audio_io.load(u.audio, target_sr=encoder.sample_rate, on_silence="ignore")
+                feats = encoder.featurize(torch.from_numpy(wav))  # [T, ...]
+                cache.put_tensor(key, feats)
+                out.computed += 1
+            else:
+                out.cached += 1
+            out.features[u.id] = feats
+        except FusionError as exc:
+            out.errors[u.id] = str(exc)
+        except OSError as exc:
+            out.errors[u.id] = f"{u.audio}: {exc.strerror or exc}"
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    encoder.train(was_training)
+    return out
+
+
+@torch.no_grad()
+def text_features(utterances: Sequence[Utterance], transcripts: dict[str, str], encoder: TextEncoder,
+                  cache: Cache | None = None, progress: Callable | None = None) -> FeatureSet:
+    """encoder.featurize(transcript) for every utterance that has a transcript."""
+    cache = cache if cache is not None else Cache("features")
+    ident = encoder.featurize_key()
+    out = FeatureSet()
+    bar = _progress(progress, len(utterances), f"text features ({encoder.name})")
+    was_training = encoder.training
+    encoder.eval()
+    for u in utterances:
+        if u.id not in transcripts:
+            out.errors[u.id] = f"utterance {u.id!r} has no transcript"
+        else:
+            text = transcripts[u.id]
+            key = make_key("text", hashlib.sha256(text.encode("utf-8")).hexdigest(), ident)
+            feats = cache.get_tensor(key)
+            if feats is None:
+                feats = encoder.featurize(text)  # [T, ...]
+                cache.put_tensor(key, feats)
+                out.computed += 1
+            else:
+                out.cached += 1
+            out.features[u.id] = feats
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    encoder.train(was_training)
+    return out

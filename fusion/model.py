@@ -1,0 +1,163 @@
+"""The emotion model: optional acoustic encoder + optional text encoder + a head.
+
+One code path for all three modes keeps an ablation honest:
+``audio`` = acoustic encoder + ``unimodal`` head, ``text`` = text encoder + ``unimodal`` head,
+``fused`` = both encoders + a fusion head. Checkpoints store ``{"config", "state_dict", "labels"}``
+and rebuild the model from them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from .errors import CheckpointError, ConfigError
+
+MODES = ("audio", "text", "fused")
+CHECKPOINT_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    mode: str                                   # "audio" | "text" | "fused"
+    labels: tuple[str, ...]                     # class names, index = class id
+    acoustic_encoder: str | None = None         # registered name (audio/fused modes)
+    acoustic_config: dict = field(default_factory=dict)   # its Config fields
+    text_encoder: str | None = None             # registered name (text/fused modes)
+    text_config: dict = field(default_factory=dict)
+    transcriber: str | None = None              # how transcripts are made at inference (text/fused)
+    transcriber_config: dict = field(default_factory=dict)
+    head: str = "unimodal"                      # registered fusion head name
+    head_config: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.mode not in MODES:
+            raise ConfigError(f"unknown mode {self.mode!r}; valid choices: {', '.join(MODES)}")
+        if self.mode in ("audio", "fused") and not self.acoustic_encoder:
+            raise ConfigError(f"mode {self.mode!r} needs an acoustic encoder")
+        if self.mode in ("text", "fused") and not self.text_encoder:
+            raise ConfigError(f"mode {self.mode!r} needs a text encoder")
+        if len(self.labels) < 2:
+            raise ConfigError(f"need at least 2 labels, got {list(self.labels)}")
+
+    @property
+    def uses_audio(self) -> bool:
+        return self.mode in ("audio", "fused")
+
+    @property
+    def uses_text(self) -> bool:
+        return self.mode in ("text", "fused")
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["labels"] = list(self.labels)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ConfigError(f"model config: unknown field(s) {sorted(unknown)}; valid: {sorted(names)}")
+        d = dict(d)
+        d["labels"] = tuple(d["labels"])
+        return cls(**d)
+
+
+@dataclass
+class Batch:
+    """Padded features of a batch. Absent modality -> None."""
+
+    audio: Tensor | None = None          # [B, Ta, ...] acoustic features (encoder.featurize output)
+    audio_lengths: Tensor | None = None  # [B]
+    text: Tensor | None = None           # [B, Tt, ...] text features
+    text_lengths: Tensor | None = None   # [B]
+
+    def __len__(self) -> int:
+        ref = self.audio_lengths if self.audio_lengths is not None else self.text_lengths
+        return 0 if ref is None else int(ref.shape[0])
+
+
+def pad_sequences(items: list[Tensor]) -> tuple[Tensor, Tensor]:
+    """list of [T_i, ...] -> padded [B, T_max, ...] (zeros) and lengths [B]."""
+    lengths = torch.tensor([int(x.shape[0]) for x in items], dtype=torch.long)
+    out = items[0].new_zeros((len(items), int(lengths.max()), *items[0].shape[1:]))
+    for i, x in enumerate(items):
+        out[i, : x.shape[0]] = x
+    return out, lengths
+
+
+def build_component(kind: str, name: str, config: dict):
+    from .plugins import get_component
+
+    return get_component(kind, name).build(config)
+
+
+class EmotionModel(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        from .plugins import get_component
+
+        self.config = config
+        self.acoustic = build_component("acoustic_encoder", config.acoustic_encoder, config.acoustic_config) \
+            if config.uses_audio else None
+        self.text = build_component("text_encoder", config.text_encoder, config.text_config) \
+            if config.uses_text else None
+        self.head = get_component("fusion_head", config.head).build(
+            config.head_config,
+            audio_dim=self.acoustic.output_dim if self.acoustic is not None else None,
+            text_dim=self.text.output_dim if self.text is not None else None,
+            num_classes=len(config.labels),
+        )
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.config.labels
+
+    def encode(self, batch: Batch):
+        audio = text = None
+        if self.acoustic is not None and batch.audio is not None:
+            audio = self.acoustic(batch.audio.float(), batch.audio_lengths)   # Encoded [B, Ta, Da]
+        if self.text is not None and batch.text is not None:
+            text = self.text(batch.text if not batch.text.is_floating_point() else batch.text.float(),
+                             batch.text_lengths)                             # Encoded [B, Tt, Dt]
+        return audio, text
+
+    def forward(self, batch: Batch, targets: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+        """-> logits [B, C], loss (None without targets)."""
+        audio, text = self.encode(batch)
+        return self.head(audio, text, targets)
+
+    # ------------------------------------------------------------------ checkpoints
+    def checkpoint(self) -> dict:
+        return {"format": CHECKPOINT_FORMAT, "config": self.config.to_dict(),
+                "state_dict": self.state_dict(), "labels": list(self.labels)}
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: dict) -> "EmotionModel":
+        try:
+            config = ModelConfig.from_dict(ckpt["config"])
+            model = cls(config)
+            model.load_state_dict(ckpt["state_dict"])
+        except KeyError as exc:
+            raise CheckpointError(f"checkpoint is missing {exc}; expected keys config, state_dict, labels") from exc
+        except RuntimeError as exc:
+            raise CheckpointError(f"checkpoint weights do not fit the model: {str(exc).splitlines()[0]}") from exc
+        model.eval()
+        return model
+
+    @classmethod
+    def load(cls, path: str | Path) -> "EmotionModel":
+        path = Path(path)
+        file = path / "model.pt" if path.is_dir() else path
+        if not file.exists():
+            raise CheckpointError(f"{file} not found (expected a model directory written by `fusion train`)")
+        try:
+            ckpt = torch.load(file, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise CheckpointError(f"{file}: cannot read checkpoint ({type(exc).__name__}: {exc})") from exc
+        return cls.from_checkpoint(ckpt)

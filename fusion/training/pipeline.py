@@ -1,0 +1,127 @@
+"""Train one model into a self-contained model directory, and score a model directory on a corpus."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from ..cache import atomic_write_json, atomic_write_text
+from ..data import train_val_split
+from ..errors import CheckpointError, DatasetError, LabelMismatchError
+from ..experiment import ExperimentConfig, prepare_inputs
+from ..model import EmotionModel, ModelConfig
+from .metrics import classification_metrics
+from .trainer import predict_proba, seed_everything, train
+
+
+def _write_dir_atomically(out_dir: Path, write: Callable[[Path], None]) -> None:
+    """Fill a temporary sibling folder, then swap it into place (a crash leaves the old dir intact)."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        write(tmp)
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(out_dir, old)
+            os.replace(tmp, out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def train_model_dir(cfg: ExperimentConfig, out_dir: str | Path, progress=None,
+                    log: Callable[[str], None] = print) -> dict:
+    """Train ``cfg.modes[0]`` on the corpus (validation = held-out speakers or the dev split)."""
+    from ..ablation import load_corpus, versions
+    from ..recipes import dataset_protocol
+
+    mode = cfg.modes[0]
+    utts = load_corpus(cfg)
+    labels = tuple(sorted({u.label for u in utts}))
+    inputs = prepare_inputs(cfg, utts, labels, progress=progress, log=log)
+    utts = inputs.utterances
+    protocol = cfg.protocol or dataset_protocol(cfg.dataset)
+    tr, va = train_val_split(utts, protocol, seed=cfg.train.seed, val_fraction=cfg.val_fraction)
+    log(f"training {mode} model: {len(tr)} train / {len(va)} validation utterances")
+    seed_everything(cfg.train.seed)
+    model = EmotionModel(cfg.model_config(mode, labels))
+    result = train(model, inputs.items(tr, mode), inputs.items(va, mode), cfg.train, log=log)
+    metrics = {"best_epoch": result.best_epoch, "n_train": len(tr), "n_val": len(va),
+               "excluded": inputs.excluded}
+    if va:
+        probs = predict_proba(model, inputs.items(va, mode))
+        y = [labels.index(utts[n].label) for n in va]
+        metrics["val"] = classification_metrics(y, probs.argmax(1), labels)
+
+    def write(d: Path) -> None:
+        import io
+
+        buf = io.BytesIO()
+        torch.save(model.checkpoint(), buf)
+        (d / "model.pt").write_bytes(buf.getvalue())
+        atomic_write_text(d / "config.toml", cfg.to_toml())
+        atomic_write_json(d / "model.json", {"model": model.config.to_dict(), "versions": versions()})
+        atomic_write_json(d / "metrics.json", metrics)
+        atomic_write_json(d / "curve.json", result.curve)
+
+    _write_dir_atomically(Path(out_dir), write)
+    return metrics
+
+
+def experiment_for(model_config: ModelConfig, dataset: str, data_dir) -> ExperimentConfig:
+    """The ExperimentConfig that featurizes data exactly as the model was trained."""
+    mc = model_config
+    kwargs = dict(dataset=dataset, data_dir=None if data_dir is None else str(data_dir), modes=(mc.mode,))
+    if mc.uses_audio:
+        kwargs.update(acoustic_encoder=mc.acoustic_encoder, acoustic_config=dict(mc.acoustic_config))
+    if mc.uses_text:
+        kwargs.update(text_encoder=mc.text_encoder, text_config=dict(mc.text_config),
+                      transcriber=mc.transcriber or "gold", transcriber_config=dict(mc.transcriber_config))
+    return ExperimentConfig(**kwargs)
+
+
+def evaluate_model_dir(model_dir, dataset: str, data_dir=None, split: str | None = None,
+                       label_map: dict | None = None, progress=None, log: Callable[[str], None] = print) -> dict:
+    from ..recipes import prepare_dataset
+
+    model = EmotionModel.load(model_dir)
+    utts = list(prepare_dataset(dataset, data_dir))
+    if split:
+        available = sorted({str(u.split) for u in utts})
+        utts = [u for u in utts if u.split == split]
+        if not utts:
+            raise DatasetError(f"dataset {dataset!r} has no split {split!r} in {data_dir}; "
+                               f"available: {', '.join(available)}")
+    if label_map:
+        import dataclasses
+
+        utts = [dataclasses.replace(u, label=label_map.get(u.label, u.label)) for u in utts]
+    unknown = sorted({u.label for u in utts} - set(model.labels))
+    if unknown:
+        raise LabelMismatchError(f"labels {unknown} of dataset {dataset!r} are unknown to the model "
+                                 f"(model labels: {', '.join(model.labels)}); pass --label-map "
+                                 f"CORPUS_LABEL=MODEL_LABEL,...")
+    cfg = experiment_for(model.config, dataset, data_dir)
+    inputs = prepare_inputs(cfg, utts, model.labels, progress=progress, log=log)
+    if inputs.excluded:
+        log(f"warning: {len(inputs.excluded)} utterance(s) could not be scored: "
+            + "; ".join(f"{k}: {v}" for k, v in list(inputs.excluded.items())[:5]))
+    if not inputs.utterances:
+        raise DatasetError("no utterance could be scored")
+    idx = range(len(inputs.utterances))
+    probs = predict_proba(model, inputs.items(idx, model.config.mode))
+    y = [model.labels.index(u.label) for u in inputs.utterances]
+    m = classification_metrics(y, probs.argmax(1), model.labels)
+    m["excluded"] = inputs.excluded
+    return m

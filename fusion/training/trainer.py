@@ -1,0 +1,184 @@
+"""The training loop: class balance, early stopping on validation UA, clipping, seeds.
+
+Items are dicts ``{"audio": Tensor | None, "text": Tensor | None, "label": int}`` holding
+cached ``featurize`` outputs; the loop only runs the trainable parts.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError, TrainingError
+from ..model import Batch, EmotionModel, pad_sequences
+from .metrics import classification_metrics
+
+BALANCE = ("weights", "sampler", "none")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 40              # maximum number of epochs
+    batch_size: int = 32          # utterances per step
+    lr: float = 1e-3              # AdamW learning rate
+    weight_decay: float = 1e-2    # AdamW weight decay
+    patience: int = 10            # early stopping: epochs without a better validation UA
+    balance: str = "weights"      # "weights" (class-weighted loss) | "sampler" (balanced batches) | "none"
+    grad_clip: float = 1.0        # max gradient norm (0 = off)
+    label_smoothing: float = 0.0  # cross-entropy label smoothing
+    seed: int = 0                 # seeds init, shuffling, dropout and augmentation
+    max_nonfinite: int = 3        # consecutive non-finite losses before training stops with an error
+
+    def __post_init__(self):
+        if self.balance not in BALANCE:
+            raise ConfigError(f"train: unknown balance {self.balance!r}; valid choices: {', '.join(BALANCE)}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ConfigError("train: epochs and batch_size must be >= 1")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ConfigError(f"train: unknown option(s) {sorted(unknown)}; valid options: {sorted(names)}")
+        return cls(**d)
+
+
+@dataclass
+class TrainResult:
+    best_epoch: int                      # 1-based epoch whose weights were kept
+    best_val_ua: float                   # NaN when there was no validation split
+    curve: list[dict] = field(default_factory=list)  # per epoch: train_loss, val_loss, val_ua
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def collate(items: Sequence[dict]) -> tuple[Batch, torch.Tensor]:
+    """items -> (Batch of padded features, targets [B])."""
+    batch = Batch()
+    if items[0].get("audio") is not None:
+        batch.audio, batch.audio_lengths = pad_sequences([it["audio"] for it in items])  # [B, Ta, ...]
+    if items[0].get("text") is not None:
+        batch.text, batch.text_lengths = pad_sequences([it["text"] for it in items])     # [B, Tt, ...]
+    targets = torch.tensor([it["label"] for it in items], dtype=torch.long)              # [B]
+    return batch, targets
+
+
+def class_weights(labels: Sequence[int], num_classes: int) -> torch.Tensor:
+    """Inverse-frequency weights [C], mean 1 over present classes (absent classes get 0)."""
+    counts = torch.bincount(torch.tensor(list(labels), dtype=torch.long), minlength=num_classes).float()
+    w = torch.where(counts > 0, counts.sum() / (num_classes * counts.clamp(min=1)), torch.zeros_like(counts))
+    return w / w[counts > 0].mean()
+
+
+def _batches(n: int, cfg: TrainConfig, labels: Sequence[int], gen: torch.Generator) -> list[list[int]]:
+    if cfg.balance == "sampler":
+        w = class_weights(labels, max(labels) + 1)[torch.tensor(list(labels))]
+        order = torch.multinomial(w, n, replacement=True, generator=gen).tolist()
+    else:
+        order = torch.randperm(n, generator=gen).tolist()
+    return [order[i:i + cfg.batch_size] for i in range(0, n, cfg.batch_size)]
+
+
+@torch.no_grad()
+def predict_proba(model: EmotionModel, items: Sequence[dict], batch_size: int = 64) -> np.ndarray:
+    """Class probabilities [N, C] in item order (eval mode)."""
+    was_training = model.training
+    model.eval()
+    out = []
+    for i in range(0, len(items), batch_size):
+        batch, _ = collate(items[i:i + batch_size])
+        logits, _ = model(batch)                       # [b, C]
+        out.append(torch.softmax(logits.float(), dim=-1).numpy())
+    model.train(was_training)
+    return np.concatenate(out) if out else np.zeros((0, len(model.labels)))
+
+
+def _evaluate(model: EmotionModel, items: Sequence[dict], labels: Sequence[str], batch_size: int) -> dict:
+    probs = predict_proba(model, items, batch_size)
+    y = [it["label"] for it in items]
+    m = classification_metrics(y, probs.argmax(1), labels)
+    eps = 1e-9
+    m["loss"] = float(-np.mean(np.log(probs[np.arange(len(y)), y] + eps))) if len(y) else float("nan")
+    return m
+
+
+def train(model: EmotionModel, train_items: Sequence[dict], val_items: Sequence[dict], cfg: TrainConfig,
+          log: Callable[[str], None] | None = None) -> TrainResult:
+    """Train in place; keeps the weights of the epoch with the best validation UA."""
+    if not train_items:
+        raise TrainingError("the training split is empty")
+    labels = list(model.labels)
+    y_train = [it["label"] for it in train_items]
+    if cfg.balance == "weights":
+        model.head.set_class_weights(class_weights(y_train, len(labels)))
+    model.head.label_smoothing = cfg.label_smoothing
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise TrainingError("the model has no trainable parameters")
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = math.ceil(len(train_items) / cfg.batch_size)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch,
+                                                pct_start=0.1, anneal_strategy="cos")
+    gen = torch.Generator().manual_seed(cfg.seed)
+    best_state, best_ua, best_epoch, since_best = None, -1.0, 0, 0
+    curve: list[dict] = []
+    nonfinite = 0
+    for epoch in range(1, cfg.epochs + 1):
+        model.train()
+        total, seen = 0.0, 0
+        for idx in _batches(len(train_items), cfg, y_train, gen):
+            batch, targets = collate([train_items[i] for i in idx])
+            _, loss = model(batch, targets)
+            if not torch.isfinite(loss):
+                nonfinite += 1
+                if nonfinite >= cfg.max_nonfinite:
+                    raise TrainingError(f"training stopped: {nonfinite} consecutive non-finite losses at epoch "
+                                        f"{epoch} (try a lower --lr, check the inputs for NaN)")
+                opt.zero_grad(set_to_none=True)
+                sched.step()
+                continue
+            nonfinite = 0
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+            opt.step()
+            sched.step()
+            total += float(loss.detach()) * len(idx)
+            seen += len(idx)
+        row = {"epoch": epoch, "train_loss": total / max(seen, 1)}
+        if val_items:
+            m = _evaluate(model, val_items, labels, cfg.batch_size * 2)
+            row.update(val_loss=m["loss"], val_ua=m["ua"], val_wa=m["wa"])
+            if m["ua"] > best_ua + 1e-6:
+                best_ua, best_epoch, since_best = m["ua"], epoch, 0
+                best_state = copy.deepcopy(model.state_dict())
+            else:
+                since_best += 1
+        curve.append(row)
+        if log:
+            log("  epoch {epoch:3d}  loss {train_loss:.4f}".format(**row)
+                + (f"  val UA {row['val_ua']:.3f}" if "val_ua" in row else ""))
+        if val_items and since_best >= cfg.patience:
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    else:
+        best_epoch, best_ua = len(curve), float("nan")
+    model.eval()
+    return TrainResult(best_epoch, best_ua, curve)

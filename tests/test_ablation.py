@@ -1,0 +1,122 @@
+"""End-to-end ablation on a synthetic corpus with in-process fake plugins."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fusion.ablation import run_ablation
+from fusion.experiment import ExperimentConfig
+from fusion.training.trainer import TrainConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cfg(data_dir, **kw):
+    base = dict(dataset="synthetic", data_dir=str(data_dir), acoustic_encoder="fake-frames",
+                text_encoder="fake-bag", transcriber="gold", head="concat", folds=3,
+                train=TrainConfig(epochs=6, batch_size=16, lr=3e-3, patience=3))
+    base.update(kw)
+    return ExperimentConfig(**base)
+
+
+def test_ablation_end_to_end_and_resume(fake_plugins, synthetic_corpus, tmp_path):
+    out = tmp_path / "run"
+    logs = []
+    res = run_ablation(_cfg(synthetic_corpus), out, log=logs.append)
+    assert set(res["modes"]) == {"audio", "text", "fused"}
+    for mode, m in res["modes"].items():
+        for metric in ("ua", "wa", "macro_f1", "weighted_f1"):
+            assert 0 <= m[metric]["mean"] <= 1 and len(m[metric]["per_fold"]) == 3
+        assert m["n"] == 96  # every utterance tested exactly once
+    assert res["modes"]["fused"]["ua"]["mean"] > 0.25  # above chance on a learnable corpus
+    assert set(res["comparisons"]) == {"fused_vs_audio", "fused_vs_text"}
+    on_disk = json.loads((out / "results.json").read_text())
+    assert on_disk["modes"]["fused"]["ua"]["mean"] == pytest.approx(res["modes"]["fused"]["ua"]["mean"])
+    assert on_disk["versions"]["torch"] and on_disk["manifest_hash"]
+    report = (out / "report.md").read_text()
+    assert "| fused |" in report and "bootstrap" in report
+    for name in ("modes.png", "confusion_audio.png", "confusion_text.png", "confusion_fused.png",
+                 "training_curves.png"):
+        assert (out / "plots" / name).stat().st_size > 1000
+    # folds: no speaker in two of train/val/test, every speaker tested once
+    folds = json.loads((out / "folds.json").read_text())
+    tested = [s for f in folds for s in f["test"]]
+    assert sorted(tested) == sorted(set(tested)) and len(tested) == 6
+    # resume: a rerun trains nothing and recomputes no feature
+    logs2 = []
+    res2 = run_ablation(_cfg(synthetic_corpus), out, log=logs2.append)
+    assert sum("skipped" in line for line in logs2) == 9
+    assert res2["cache"]["audio"]["computed"] == 0 and res2["cache"]["text"]["computed"] == 0
+    assert res2["modes"]["fused"]["ua"] == res["modes"]["fused"]["ua"]
+    # a deleted run file (a crash mid-fold) is recomputed alone, with the same numbers
+    (out / "runs" / "fused-s0-f1.json").unlink()
+    logs3 = []
+    res3 = run_ablation(_cfg(synthetic_corpus), out, log=logs3.append)
+    assert sum("skipped" in line for line in logs3) == 8
+    assert res3["modes"]["fused"]["ua"] == res["modes"]["fused"]["ua"]
+
+
+def test_changed_config_refuses_to_mix_runs(fake_plugins, synthetic_corpus, tmp_path):
+    from fusion.errors import ConfigError
+
+    out = tmp_path / "run"
+    run_ablation(_cfg(synthetic_corpus, modes=("audio",), folds=2), out, log=lambda s: None)
+    with pytest.raises(ConfigError, match="different configuration"):
+        run_ablation(_cfg(synthetic_corpus, modes=("audio",), folds=3), out, log=lambda s: None)
+
+
+def test_config_toml_round_trip(synthetic_corpus):
+    cfg = _cfg(synthetic_corpus, head_config={"hidden": 64}, seeds=(1, 2))
+    from fusion.experiment import ExperimentConfig as EC
+
+    path = Path(synthetic_corpus) / "c.toml"
+    path.write_text(cfg.to_toml())
+    assert EC.from_toml(path) == cfg
+
+
+RUNNER = """
+import sys
+from fusion.plugins import register_plugin
+from tests.fakes import FakePlugin
+register_plugin(FakePlugin(), name="fakes")
+from fusion.cli import main
+main(sys.argv[1:])
+"""
+
+
+def _cli(args, env, **kw):
+    return subprocess.Popen([sys.executable, "-c", RUNNER, *args], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+@pytest.mark.slow
+def test_sigkill_mid_ablation_then_resume_matches_uninterrupted(synthetic_corpus, tmp_path):
+    env = {**os.environ, "FUSION_CACHE": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
+    common = ["ablate", "--dataset", "synthetic", "--data-dir", str(synthetic_corpus),
+              "--acoustic-encoder", "fake-frames", "--text-encoder", "fake-bag", "--transcriber", "gold",
+              "--head", "concat", "--folds", "3", "--epochs", "6"]
+    ref = _cli([*common, "--out", str(tmp_path / "ref")], env)
+    assert ref.wait(600) == 0, ref.stderr.read()
+    killed = tmp_path / "killed"
+    proc = _cli([*common, "--out", str(killed)], env)
+    deadline = time.time() + 300
+    while time.time() < deadline and len(list((killed / "runs").glob("*.json"))) < 2 if (killed / "runs").exists() \
+            else time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before = len(list((killed / "runs").glob("*.json")))
+    assert 0 < done_before < 9 and not (killed / "results.json").exists()
+    again = _cli([*common, "--out", str(killed)], env)
+    _, err = again.communicate(timeout=600)
+    assert again.returncode == 0, err
+    assert err.count("skipped") == done_before
+    a = json.loads((tmp_path / "ref" / "results.json").read_text())
+    b = json.loads((killed / "results.json").read_text())
+    assert a["modes"] == b["modes"]

@@ -1,0 +1,72 @@
+import math
+
+import pytest
+import torch
+
+from fusion.errors import TrainingError
+from fusion.model import EmotionModel, ModelConfig
+from fusion.training.trainer import TrainConfig, class_weights, collate, predict_proba, seed_everything, train
+
+
+def _items(n=64, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    items = []
+    for i in range(n):
+        label = i % 2
+        T = 5 + i % 7
+        audio = torch.randn(T, 8, generator=g) * 0.1 + (1.0 if label else -1.0)
+        items.append({"audio": audio, "text": None, "label": label})
+    return items
+
+
+def _model():
+    return EmotionModel(ModelConfig(mode="audio", labels=("neg", "pos"), acoustic_encoder="fake-frames",
+                                    head="unimodal"))
+
+
+def test_collate_pads_and_keeps_lengths():
+    batch, y = collate(_items(4))
+    assert batch.audio.shape[0] == 4 and batch.text is None
+    assert batch.audio_lengths.tolist() == [5, 6, 7, 8]
+    assert torch.all(batch.audio[0, 5:] == 0)
+    assert y.tolist() == [0, 1, 0, 1]
+
+
+def test_class_weights_balance_the_loss():
+    w = class_weights([0, 0, 0, 1], 3)
+    assert w[2] == 0 and w[1] > w[0]
+    assert w[:2].mean() == pytest.approx(1.0)
+
+
+def test_train_learns_and_keeps_best_epoch(fake_plugins):
+    seed_everything(0)
+    model = _model()
+    result = train(model, _items(64), _items(32, seed=1), TrainConfig(epochs=15, batch_size=16, lr=3e-3))
+    assert result.best_val_ua > 0.9
+    assert 1 <= result.best_epoch <= 15 and len(result.curve) >= result.best_epoch
+    assert result.curve[-1]["train_loss"] < result.curve[0]["train_loss"]
+    probs = predict_proba(model, _items(8, seed=2))
+    assert probs.shape == (8, 2) and abs(probs.sum(1) - 1).max() < 1e-5
+
+
+def test_same_seed_same_numbers(fake_plugins):
+    runs = []
+    for _ in range(2):
+        seed_everything(3)
+        model = _model()
+        r = train(model, _items(48), _items(16, seed=1), TrainConfig(epochs=3, batch_size=8, seed=3))
+        runs.append((r.curve, predict_proba(model, _items(8, seed=2)).tolist()))
+    assert runs[0] == runs[1]
+
+
+def test_nonfinite_loss_stops_with_clear_error(fake_plugins):
+    items = _items(16)
+    for it in items:
+        it["audio"] = torch.full_like(it["audio"], math.nan)
+    with pytest.raises(TrainingError, match="non-finite"):
+        train(_model(), items, [], TrainConfig(epochs=2, batch_size=4, max_nonfinite=2))
+
+
+def test_empty_training_split_is_an_error(fake_plugins):
+    with pytest.raises(TrainingError, match="empty"):
+        train(_model(), [], [], TrainConfig(epochs=1))
