@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from fusion.components import Encoded
+from fusion.components import Encoded, masked_mean
 from fusion.errors import ConfigError
 
 
@@ -83,3 +83,78 @@ def mlp(in_dim: int, hidden: int, out_dim: int, dropout: float) -> nn.Sequential
         nn.LayerNorm(in_dim), nn.Linear(in_dim, hidden), nn.GELU(), nn.Dropout(dropout),
         nn.Linear(hidden, out_dim),
     )
+
+
+def projection(in_dim: int, out_dim: int) -> nn.Sequential:
+    """LayerNorm -> Linear -> GELU: brings one modality's embedding to a common width."""
+    return nn.Sequential(nn.LayerNorm(in_dim), nn.Linear(in_dim, out_dim), nn.GELU())
+
+
+# --- small building blocks shared by several heads -------------------------------------------
+
+POOLS = ("attention", "encoder", "mean")  # how a sequence becomes one vector (see Pooling)
+
+
+def check_config(head: str, config, *, positive: tuple[str, ...] = (), non_negative: tuple[str, ...] = (),
+                 fractions: tuple[str, ...] = (), choices: dict[str, tuple[str, ...]] | None = None) -> None:
+    """Raise ConfigError naming ``head`` for a field that is not > 0 (``positive``), not >= 0
+    (``non_negative``), not in [0, 1) (``fractions``) or not one of its valid ``choices``."""
+    for field in positive:
+        value = getattr(config, field)
+        if not value > 0:
+            raise ConfigError(f"fusion head {head!r}: {field} must be > 0, got {value!r}")
+    for field in non_negative:
+        value = getattr(config, field)
+        if not value >= 0:
+            raise ConfigError(f"fusion head {head!r}: {field} must be >= 0, got {value!r}")
+    for field in fractions:
+        value = getattr(config, field)
+        if not 0.0 <= value < 1.0:
+            raise ConfigError(f"fusion head {head!r}: {field} must be in [0, 1), got {value!r}")
+    for field, valid in (choices or {}).items():
+        value = getattr(config, field)
+        if value not in valid:
+            raise ConfigError(f"fusion head {head!r}: unknown {field} {value!r}; valid choices: "
+                              + ", ".join(valid))
+
+
+class Pooling(nn.Module):
+    """Sequence -> vector: "attention" (learned masked softmax over steps), "mean" (masked
+    mean) or "encoder" (the encoder's own ``pooled``). Padded steps never contribute."""
+
+    def __init__(self, kind: str, dim: int):
+        super().__init__()
+        self.kind = kind
+        self.score = nn.Linear(dim, 1) if kind == "attention" else None
+
+    def forward(self, seq: Tensor, mask: Tensor, pooled: Tensor | None = None) -> Tensor:
+        """seq [B, T, D], mask [B, T] (True = valid), pooled [B, D] -> [B, D]."""
+        if self.kind == "encoder":
+            if pooled is None:
+                raise ConfigError("pooling 'encoder' needs the encoder's pooled embedding; "
+                                  "valid choices here: attention, mean")
+            return pooled
+        seq = seq.masked_fill(~mask.unsqueeze(-1), 0.0)  # [B, T, D] padding -> 0 (even if garbage)
+        if self.kind == "mean":
+            return masked_mean(seq, mask)  # [B, D]
+        scores = self.score(seq).squeeze(-1)  # [B, T]
+        scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)  # [B, T]
+        weights = scores.softmax(dim=1)  # [B, T], 0 on padding
+        return torch.einsum("bt,btd->bd", weights, seq)  # [B, D]
+
+
+def modality_keep(batch: int, has_audio: bool, has_text: bool, drop_prob: float, training: bool,
+                  ref: Tensor) -> tuple[Tensor, Tensor]:
+    """Per-sample presence flags (keep_audio [B], keep_text [B] bool).
+
+    A missing modality is absent for every sample. In training with both present, modality
+    dropout removes audio from a fraction ``drop_prob / 2`` of the samples and text from
+    another ``drop_prob / 2`` (never both), so the head learns the missing-modality rule.
+    """
+    keep_audio = torch.full((batch,), has_audio, dtype=torch.bool, device=ref.device)  # [B]
+    keep_text = torch.full((batch,), has_text, dtype=torch.bool, device=ref.device)    # [B]
+    if training and drop_prob > 0 and has_audio and has_text:
+        draw = torch.rand(batch, device=ref.device)  # [B]
+        keep_audio = draw >= drop_prob / 2            # [B]
+        keep_text = (draw < drop_prob / 2) | (draw >= drop_prob)  # [B]
+    return keep_audio, keep_text

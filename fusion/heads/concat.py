@@ -1,0 +1,56 @@
+"""Concat head: early fusion of the pooled embeddings.
+
+Each modality's ``pooled`` embedding is projected to ``proj_dim``; the two projections are
+concatenated and classified by ``base.mlp``. Missing-modality rule: the missing modality's
+*projected* embedding is zeros (so its projection bias does not leak in); optional modality
+dropout trains the head on exactly that input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torch import Tensor
+
+from fusion.components import Encoded
+
+from .base import FusionHead, check_config, mlp, modality_keep, projection
+
+
+class ConcatHead(FusionHead):
+    """[proj(audio.pooled); proj(text.pooled)] -> MLP."""
+
+    name: ClassVar[str] = "concat"
+
+    @dataclass(frozen=True)
+    class Config:
+        proj_dim: int = 128            # common width each pooled embedding is projected to
+        hidden: int = 256              # hidden width of the MLP classifier
+        dropout: float = 0.3           # dropout inside the MLP classifier
+        modality_dropout: float = 0.0  # training only: fraction of samples with one modality zeroed
+
+    def __init__(self, config: Config, audio_dim: int | None, text_dim: int | None, num_classes: int):
+        super().__init__(config, audio_dim, text_dim, num_classes)
+        check_config(self.name, config, positive=("proj_dim", "hidden"),
+                     fractions=("dropout", "modality_dropout"))
+        self.audio_proj = projection(audio_dim, config.proj_dim)
+        self.text_proj = projection(text_dim, config.proj_dim)
+        self.classifier = mlp(2 * config.proj_dim, config.hidden, num_classes, config.dropout)
+
+    def forward(self, audio: Encoded | None, text: Encoded | None,
+                targets: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+        batch = self.batch_size(audio, text)
+        ref = (audio if audio is not None else text).pooled
+        keep_audio, keep_text = modality_keep(batch, audio is not None, text is not None,
+                                              self.config.modality_dropout, self.training, ref)
+        zeros = ref.new_zeros(batch, self.config.proj_dim)  # [B, P]
+        a = self.audio_proj(audio.pooled) if audio is not None else zeros  # [B, P]
+        t = self.text_proj(text.pooled) if text is not None else zeros     # [B, P]
+        a = a * keep_audio.unsqueeze(-1).to(a.dtype)  # [B, P]
+        t = t * keep_text.unsqueeze(-1).to(t.dtype)   # [B, P]
+        logits = self.classifier(torch.cat([a, t], dim=-1))  # [B, C]
+        self.branch_logits, self.attention = {}, {}
+        loss = None if targets is None else self.loss(logits, targets)
+        return logits, loss

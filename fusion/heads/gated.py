@@ -1,0 +1,67 @@
+"""Gated head: a gated multimodal unit (GMU-style) over the pooled embeddings.
+
+    h_a = tanh(W_a a),  h_t = tanh(W_t t),  z = sigmoid(W_z [a; t]),  h = z * h_a + (1 - z) * h_t
+
+``z`` is one gate per dimension and per sample; ``h`` goes to ``base.mlp``. After a forward
+pass ``head.attention["gate"]`` holds ``z`` [B, D] (1 = audio, 0 = text) for inspection.
+Missing-modality rule: the gate is forced to the present modality (z = 1 without text,
+z = 0 without audio), so the missing input has no influence; optional modality dropout
+trains the head on exactly that case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from fusion.components import Encoded
+
+from .base import FusionHead, check_config, mlp, modality_keep, pooled_or_zeros
+
+
+class GatedHead(FusionHead):
+    """Per-dimension sigmoid gate between the projected audio and text embeddings."""
+
+    name: ClassVar[str] = "gated"
+
+    @dataclass(frozen=True)
+    class Config:
+        dim: int = 128                 # common width of the projected embeddings and of the gate
+        hidden: int = 128              # hidden width of the MLP classifier
+        dropout: float = 0.3           # dropout inside the MLP classifier
+        modality_dropout: float = 0.0  # training only: fraction of samples with one modality removed
+
+    def __init__(self, config: Config, audio_dim: int | None, text_dim: int | None, num_classes: int):
+        super().__init__(config, audio_dim, text_dim, num_classes)
+        check_config(self.name, config, positive=("dim", "hidden"),
+                     fractions=("dropout", "modality_dropout"))
+        self.audio_norm, self.text_norm = nn.LayerNorm(audio_dim), nn.LayerNorm(text_dim)
+        self.audio_proj = nn.Linear(audio_dim, config.dim)
+        self.text_proj = nn.Linear(text_dim, config.dim)
+        self.gate = nn.Linear(audio_dim + text_dim, config.dim)
+        self.classifier = mlp(config.dim, config.hidden, num_classes, config.dropout)
+
+    def forward(self, audio: Encoded | None, text: Encoded | None,
+                targets: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+        batch = self.batch_size(audio, text)
+        ref = (audio if audio is not None else text).pooled
+        keep_audio, keep_text = modality_keep(batch, audio is not None, text is not None,
+                                              self.config.modality_dropout, self.training, ref)
+        a = self.audio_norm(pooled_or_zeros(audio, self.audio_dim, batch, ref))  # [B, Da]
+        t = self.text_norm(pooled_or_zeros(text, self.text_dim, batch, ref))     # [B, Dt]
+        a = a * keep_audio.unsqueeze(-1).to(a.dtype)  # [B, Da] removed samples -> 0
+        t = t * keep_text.unsqueeze(-1).to(t.dtype)   # [B, Dt]
+        h_audio = torch.tanh(self.audio_proj(a))      # [B, D]
+        h_text = torch.tanh(self.text_proj(t))        # [B, D]
+        z = torch.sigmoid(self.gate(torch.cat([a, t], dim=-1)))  # [B, D]
+        z = torch.where(keep_text.unsqueeze(-1), z, torch.ones_like(z))     # [B, D] no text -> audio
+        z = torch.where(keep_audio.unsqueeze(-1), z, torch.zeros_like(z))   # [B, D] no audio -> text
+        fused = z * h_audio + (1 - z) * h_text        # [B, D]
+        logits = self.classifier(fused)               # [B, C]
+        self.branch_logits = {}
+        self.attention = {"gate": z.detach()}
+        loss = None if targets is None else self.loss(logits, targets)
+        return logits, loss
