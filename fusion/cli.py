@@ -75,12 +75,24 @@ def plugins(as_json):
 @click.argument("data_dir", required=False, type=click.Path(path_type=str))
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False), help="manifest (JSONL) to write")
 @click.option("--json", "as_json", is_flag=True, help="print the counts as JSON")
-def prepare(dataset, data_dir, output, as_json):
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="recipe option, e.g. --option labels=all (IEMOCAP), --option with_audio=false (MELD)")
+def prepare(dataset, data_dir, output, as_json, options):
     """Parse a corpus with the recipe DATASET and write a manifest."""
     from .data import summarize, write_manifest
+    from .errors import ConfigError
     from .recipes import prepare_dataset
 
-    corpus = prepare_dataset(dataset, data_dir)
+    kwargs = {}
+    for item in options:
+        key, eq, raw = item.partition("=")
+        if not eq:
+            raise ConfigError(f"--option {item!r}: expected KEY=VALUE")
+        try:
+            kwargs[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            kwargs[key] = raw
+    corpus = prepare_dataset(dataset, data_dir, **kwargs)
     if output:
         write_manifest(corpus, output)
     summary = summarize(corpus)
@@ -92,8 +104,15 @@ def prepare(dataset, data_dir, output, as_json):
                    f"{len(summary['labels'])} labels")
         click.echo("labels:   " + ", ".join(f"{k} {v}" for k, v in summary["labels"].items()))
         click.echo("speakers: " + ", ".join(f"{k} {v}" for k, v in summary["speakers"].items()))
-        for p, r in corpus.skipped:
+        from collections import Counter
+
+        for p, r in corpus.skipped[:20]:
             click.echo(f"skipped {p}: {r}")
+        if len(corpus.skipped) > 20:
+            reasons = Counter(r for _, r in corpus.skipped)
+            click.echo(f"... {len(corpus.skipped) - 20} more skipped; by reason: "
+                       + "; ".join(f"{n} x {r}" for r, n in reasons.most_common(5))
+                       + " (all listed with --json)")
         if output:
             click.echo(f"wrote {output}")
     if corpus.skipped:

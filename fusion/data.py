@@ -212,7 +212,9 @@ def folds_from_groups(utterances: Sequence[Utterance], test_groups: Sequence[Seq
 
 def _pick_val_groups(rest: list[str], sizes: Counter, fraction: float, rng: random.Random) -> list[str]:
     if len(rest) < 2:
-        raise DatasetError("need at least 2 training groups to carve a group-disjoint validation split")
+        raise DatasetError(f"need at least 2 training speakers/sessions to carve a group-disjoint validation "
+                           f"split, found {len(rest)} ({', '.join(rest)}); use more folds' worth of speakers, "
+                           "or a corpus with more speakers")
     n_val = min(len(rest) - 1, max(1, round(len(rest) * fraction)))
     pool = sorted(rest)
     rng.shuffle(pool)
