@@ -1,3 +1,17 @@
-"""Hook implementations of this plugin."""
+"""Hook implementations of this plugin: text encoders, registered lazily (no torch import here)."""
 
-from fusion import hookimpl  # noqa: F401
+from fusion import hookimpl
+
+_PKG = "fusion_transformers"
+
+
+@hookimpl
+def register_text_encoders(register):
+    register("transformers", f"{_PKG}.transformers_encoder:TransformersTextEncoder", aliases=("hf",),
+             description="any Hugging Face AutoModel (local folder or hub id), mean-pooled; "
+                         "optional fine-tuning of the top layers")
+    register("minilm", f"{_PKG}.transformers_encoder:MiniLMTextEncoder",
+             description="all-MiniLM-L6-v2 sentence embeddings (offline copy), 384-d")
+    register("gru", f"{_PKG}.gru_encoder:GRUTextEncoder",
+             description="hashed word + character-n-gram embeddings -> BiGRU -> attention pooling "
+                         "(no pretrained weights)")
