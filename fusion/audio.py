@@ -20,10 +20,11 @@ int16/int32/float64    converted to float32 in [-1, 1]
 
 from __future__ import annotations
 
-import math
 import os
+import struct
 import warnings
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,11 @@ TARGET_SR = 16000
 MIN_DURATION = 0.1        # seconds; shorter clips carry too little for any encoder
 SILENCE_PEAK = 1e-5       # peak |amplitude| at or below which a clip counts as digital silence
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".mp3")
+# Largest denominator of the resampling ratio: torchaudio's sinc kernel grows with the reduced
+# ratio, so a rate coprime with 16 kHz (e.g. 37813 Hz) would take minutes and gigabytes. The
+# closest ratio p/q with q <= this is off by ~1e-4 at most (far below an audible pitch change);
+# the usual rates (8k, 11.025k, 22.05k, 44.1k, 48k, 96k...) are resampled exactly.
+MAX_RATIO_DENOMINATOR = 1000
 
 
 class SilentAudioWarning(UserWarning):
@@ -117,8 +123,8 @@ def resample(wav: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     import torch
     import torchaudio.functional as AF
 
-    g = math.gcd(int(orig_sr), int(target_sr))
-    out = AF.resample(torch.from_numpy(np.ascontiguousarray(wav)), orig_sr // g, target_sr // g)
+    ratio = Fraction(int(target_sr), int(orig_sr)).limit_denominator(MAX_RATIO_DENOMINATOR)
+    out = AF.resample(torch.from_numpy(np.ascontiguousarray(wav)), ratio.denominator, ratio.numerator)
     return out.numpy().astype(np.float32, copy=False)
 
 
@@ -151,8 +157,36 @@ def load(
             if path.stat().st_size == 0:
                 raise EmptyAudioError("empty file (0 bytes)", path) from exc
             raise AudioDecodeError(f"not a readable audio file ({_short(exc)})", path) from exc
+        declared = _wav_declared_frames(path)
+        if declared is not None and declared > len(data):
+            raise AudioDecodeError(f"truncated WAV: the header declares {declared} frames, "
+                                   f"the file holds {len(data)}", path)
     return validate(data, orig_sr, path=path, target_sr=target_sr, min_duration=min_duration,
                     on_silence=on_silence)
+
+
+def _wav_declared_frames(path: Path) -> int | None:
+    """Frames a RIFF/WAVE header declares (None: not a WAV, or a streamed WAV without a size).
+
+    libsndfile silently decodes the part of a truncated WAV that is present; comparing with
+    the ``data`` chunk size is how a cut-off file is told apart from a short one.
+    """
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        block_align = 0
+        while len(header := f.read(8)) == 8:
+            chunk, size = header[:4], struct.unpack("<I", header[4:])[0]
+            if chunk == b"fmt ":
+                body = f.read(size + (size & 1))
+                block_align = struct.unpack("<H", body[12:14])[0] if len(body) >= 14 else 0
+            elif chunk == b"data":
+                streamed = size in (0, 0xFFFFFFFF)
+                return None if streamed or not block_align else size // block_align
+            else:
+                f.seek(size + (size & 1), os.SEEK_CUR)
+    return None
 
 
 def _is_tensor(x: object) -> bool:
@@ -170,9 +204,10 @@ def validate(
 ) -> np.ndarray:
     """Checks + conversion shared by file and array input; returns float32 mono [S] at target_sr."""
     where = path
-    wav = to_mono(_to_float32(np.asarray(data)))
-    if wav.size == 0:
+    data = np.asarray(data)
+    if data.size == 0:  # before to_mono: a [0, C] array has no channel mean
         raise EmptyAudioError("audio has no samples", where)
+    wav = to_mono(_to_float32(data))
     if not np.isfinite(wav).all():
         bad = int((~np.isfinite(wav)).sum())
         raise NonFiniteAudioError(f"audio contains {bad} NaN/Inf samples", where)

@@ -66,9 +66,13 @@ def _core_version() -> str:
 
 
 def register_plugin(obj: Any, name: str | None = None, distribution: str = "(in-process)", version: str = "") -> str:
-    """Register a plugin object/module in-process (tests, notebooks). Returns its name."""
+    """Register a plugin object/module in-process (tests, notebooks). Returns its name.
+
+    Like an entry point, a plugin implementing an unknown hook is dropped and reported in :data:`failures`.
+    """
     name = pm.register(obj, name=name)
     _info[name] = PluginInfo(name, distribution, version, getattr(obj, "__name__", type(obj).__name__))
+    _drop_if_unknown_hooks(name, obj)
     _invalidate()
     return name
 
@@ -123,16 +127,23 @@ def load_plugins() -> None:
 def _validate() -> None:
     """pm.check_pending(), but a plugin implementing an unknown hook is dropped and reported."""
     for name, plugin in list(pm.list_name_plugin()):
-        for hook_name in dir(plugin):
-            if not hook_name.startswith("register_"):
-                continue
-            if getattr(pm.hook, hook_name, None) is None and pm.parse_hookimpl_opts(plugin, hook_name):
-                pm.unregister(name=name)
-                _info.pop(name, None)
-                failures.append(PluginFailure(name, "validate", f"unknown hook {hook_name!r}; valid hooks: "
-                                              + ", ".join([*KINDS.values(), "register_commands"])))
-                break
+        _drop_if_unknown_hooks(name, plugin)
     pm.check_pending()
+
+
+def _drop_if_unknown_hooks(name: str, plugin: Any) -> None:
+    # pluggy creates a spec-less HookCaller for an unknown hook name on register, so
+    # "unknown" means: no such hook, or a hook without a spec.
+    for hook_name in dir(plugin):
+        if not pm.parse_hookimpl_opts(plugin, hook_name):
+            continue
+        hook = getattr(pm.hook, hook_name, None)
+        if hook is None or hook.spec is None:
+            pm.unregister(name=name)
+            _info.pop(name, None)
+            failures.append(PluginFailure(name, "validate", f"unknown hook {hook_name!r}; valid hooks: "
+                                          + ", ".join([*KINDS.values(), "register_commands"])))
+            return
 
 
 def registries() -> dict[str, Registry]:
@@ -142,20 +153,24 @@ def registries() -> dict[str, Registry]:
     if _registries is not None:
         return _registries
     built = {kind: Registry(kind) for kind in KINDS}
+    stages = {f"register:{kind}" for kind in KINDS}
+    failures[:] = [f for f in failures if f.stage not in stages]  # this rebuild reports them afresh
     for kind, hook_name in KINDS.items():
         hook = getattr(pm.hook, hook_name)
-        # pluggy calls later-registered plugins first; registering in reverse keeps a
-        # deterministic order (defaults first) for duplicate reporting.
-        for impl in reversed(hook.get_hookimpls()):
+        # get_hookimpls() is in registration order (defaults, then entry points, then
+        # in-process plugins): on a duplicate name the first registration wins.
+        for impl in hook.get_hookimpls():
             pending: list[Component] = []
             try:
                 impl.function(register=make_register(kind, impl.plugin_name, pending.append))
-                for component in pending:
-                    built[kind].add(component)
-            except DuplicateComponentError as exc:
-                failures.append(PluginFailure(impl.plugin_name, f"register:{kind}", str(exc)))
-            except Exception as exc:
+            except Exception as exc:  # a failing hook registers none of its components
                 _record(impl.plugin_name, f"register:{kind}", exc)
+                continue
+            for component in pending:
+                try:
+                    built[kind].add(component)
+                except DuplicateComponentError as exc:  # only the clashing name is dropped
+                    failures.append(PluginFailure(impl.plugin_name, f"register:{kind}", str(exc)))
     _registries = built
     return built
 
