@@ -8,6 +8,7 @@ fails to load is deleted and recomputed, with a warning, never trusted.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -57,6 +58,21 @@ def file_hash(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def file_hash_once(path: str | os.PathLike) -> str:
+    """:func:`file_hash`, computed once per process while the file's size and mtime are unchanged.
+
+    For large model checkpoints that identify a component in cache keys.
+    """
+    path = Path(path).resolve()
+    st = path.stat()
+    return _file_hash_memo(str(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _file_hash_memo(path: str, size: int, mtime_ns: int) -> str:
+    return file_hash(path)
 
 
 def make_key(*parts: Any) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -61,6 +62,47 @@ def speech_text(segments: Iterable[tuple[str, float, float]], no_speech_threshol
     kept = [text.strip() for text, no_speech_prob, avg_logprob in segments
             if not (no_speech_prob > no_speech_threshold and avg_logprob <= logprob_threshold)]
     return " ".join(t for t in kept if t)
+
+
+class LocalModelTranscriber(Transcriber):
+    """Base of speech-to-text on a local model (openai-whisper, faster-whisper...).
+
+    Checks the 16 kHz rate, answers "" for a silent clip without decoding (RMS at or below
+    ``config.silence_dbfs``), and loads the model on first use, so a fully cached run never loads
+    it; a load failure is remembered, so an offline download is not retried for every batch.
+    Subclasses implement :meth:`load_model` (raising TranscriptionError) and :meth:`decode`.
+    """
+
+    sample_rate: ClassVar[int] = 16000
+    _model: Any = None
+    _load_error: TranscriptionError | None = None
+
+    def load_model(self) -> Any:
+        raise NotImplementedError
+
+    def decode(self, wav: np.ndarray) -> str:
+        """wav [S] float32 at :attr:`sample_rate`, not silent -> transcript."""
+        raise NotImplementedError
+
+    def loaded_model(self) -> Any:
+        if self._model is None:
+            if self._load_error is not None:
+                raise self._load_error
+            try:
+                self._model = self.load_model()
+            except TranscriptionError as exc:
+                self._load_error = exc
+                raise
+        return self._model
+
+    def transcribe(self, wav: np.ndarray, sr: int) -> str:
+        if sr != self.sample_rate:
+            raise TranscriptionError(f"transcriber {self.name!r} needs {self.sample_rate} Hz audio, got {sr} Hz "
+                                     "(load it with fusion.audio.load)")
+        wav = np.ascontiguousarray(wav, dtype=np.float32)
+        if is_silent(wav, getattr(self.config, "silence_dbfs", SILENCE_DBFS)):
+            return ""
+        return self.decode(wav)
 
 
 @dataclass

@@ -1,3 +1,15 @@
-"""Hook implementations of this plugin."""
+"""Hook implementations of this plugin (registered by path: nothing heavy is imported here)."""
 
-from fusion import hookimpl  # noqa: F401
+from fusion import hookimpl
+
+
+@hookimpl
+def register_transcribers(register):
+    register("whisper", "fusion_whisper.transcriber:WhisperTranscriber", aliases=("openai-whisper",),
+             description="openai-whisper speech-to-text (model name or local .pt checkpoint)")
+
+
+@hookimpl
+def register_acoustic_encoders(register):
+    register("whisper-encoder", "fusion_whisper.encoder:WhisperEncoder", aliases=("whisper",),
+             description="frozen Whisper encoder states on the real clip length, layer-weighted and pooled")

