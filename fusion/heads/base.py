@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from fusion.components import Encoded, masked_mean
+from fusion.pooling import AttentionPooling
 from fusion.errors import ConfigError
 
 
@@ -125,7 +126,7 @@ class Pooling(nn.Module):
     def __init__(self, kind: str, dim: int):
         super().__init__()
         self.kind = kind
-        self.score = nn.Linear(dim, 1) if kind == "attention" else None
+        self.attention = AttentionPooling(dim) if kind == "attention" else None
 
     def forward(self, seq: Tensor, mask: Tensor, pooled: Tensor | None = None) -> Tensor:
         """seq [B, T, D], mask [B, T] (True = valid), pooled [B, D] -> [B, D]."""
@@ -137,10 +138,7 @@ class Pooling(nn.Module):
         seq = seq.masked_fill(~mask.unsqueeze(-1), 0.0)  # [B, T, D] padding -> 0 (even if garbage)
         if self.kind == "mean":
             return masked_mean(seq, mask)  # [B, D]
-        scores = self.score(seq).squeeze(-1)  # [B, T]
-        scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)  # [B, T]
-        weights = scores.softmax(dim=1)  # [B, T], 0 on padding
-        return torch.einsum("bt,btd->bd", weights, seq)  # [B, D]
+        return self.attention(seq, mask)[0]  # [B, D]
 
 
 def modality_keep(batch: int, has_audio: bool, has_text: bool, drop_prob: float, training: bool,
