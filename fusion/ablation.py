@@ -22,6 +22,7 @@ from .errors import ConfigError
 from .experiment import ExperimentConfig, prepare_inputs
 from .model import EmotionModel
 from .recipes import dataset_protocol, prepare_dataset
+from .training.device import resolve_runtime
 from .training.metrics import bootstrap_difference, classification_metrics
 from .training.trainer import predict_proba, seed_everything, train
 
@@ -53,14 +54,16 @@ def load_corpus(cfg: ExperimentConfig):
     return utts
 
 
-def run_ablation(cfg: ExperimentConfig, out_dir: str | Path, *, fold_groups=None,
+def run_ablation(cfg: ExperimentConfig, out_dir: str | Path, *,
                  progress: Callable | None = None, log: Callable[[str], None] = print) -> dict:
     """Run every mode x seed x fold; returns the results dict (also written to results.json)."""
     start = time.perf_counter()
+    runtime = resolve_runtime(cfg.device, cfg.amp)  # where the trainable models run
     out = Path(out_dir)
     runs_dir = out / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)
-    config_key = make_key("ablation", cfg.to_dict(), fold_groups)
+    fold_groups = cfg.test_groups
+    config_key = make_key("ablation", cfg.to_dict())
     stamp = out / "config.json"
     if stamp.exists():
         old = json.loads(stamp.read_text())
@@ -97,9 +100,10 @@ def run_ablation(cfg: ExperimentConfig, out_dir: str | Path, *, fold_groups=None
                 log(f"[{mode} seed {seed} fold {fold.index}] train {len(fold.train)} / val {len(fold.val)} "
                     f"/ test {len(fold.test)}")
                 seed_everything(seed)
-                model = EmotionModel(cfg.model_config(mode, labels))
+                model = EmotionModel(cfg.model_config(mode, labels)).to(runtime.device)
                 tcfg = cfg.train.__class__(**{**cfg.train.to_dict(), "seed": seed})
-                result = train(model, inputs.items(fold.train, mode), inputs.items(fold.val, mode), tcfg)
+                result = train(model, inputs.items(fold.train, mode), inputs.items(fold.val, mode), tcfg,
+                               amp=runtime.amp)
                 probs = predict_proba(model, inputs.items(fold.test, mode))
                 y = [labels.index(utts[n].label) for n in fold.test]
                 metrics = classification_metrics(y, probs.argmax(1), labels)

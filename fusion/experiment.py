@@ -4,7 +4,8 @@
 ``config.toml`` in every run directory). :func:`prepare_inputs` turns a corpus into cached
 per-utterance features for the modalities the modes need; an utterance that fails in a
 needed modality is excluded from *every* mode (so all modes share the same folds) and
-listed with its reason.
+listed with its reason. Under torchrun each rank fills its shard of the cache first
+(:func:`fusion.training.distributed.compute_sharded`).
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ class ExperimentConfig:
     val_fraction: float = 0.15                         # share of training speakers held out for validation
     speakers: tuple[str, ...] | None = None            # restrict the corpus to these speakers
     recipe_options: dict = field(default_factory=dict)  # extra options for the dataset recipe
+    test_groups: tuple[tuple[str, ...], ...] | None = None  # explicit test speakers/sessions per fold
+    device: str | None = None                          # cpu | cuda | mps | auto (None: cpu) for the trainable part
+    amp: str | None = None                             # mixed precision: auto | off | bf16 | fp16 (None: auto)
 
     def __post_init__(self):
         bad = [m for m in self.modes if m not in MODES]
@@ -84,6 +88,8 @@ class ExperimentConfig:
         for k in ("modes", "seeds", "speakers"):
             if d[k] is not None:
                 d[k] = list(d[k])
+        if d["test_groups"] is not None:
+            d["test_groups"] = [list(g) for g in d["test_groups"]]
         return {k: v for k, v in d.items() if v is not None}
 
     @classmethod
@@ -99,6 +105,8 @@ class ExperimentConfig:
         for k in ("modes", "seeds", "speakers"):
             if d.get(k) is not None:
                 d[k] = tuple(d[k])
+        if d.get("test_groups") is not None:
+            d["test_groups"] = tuple(tuple(str(x) for x in g) for g in d["test_groups"])
         return cls(**d)
 
     def to_toml(self) -> str:
@@ -158,6 +166,7 @@ def prepare_inputs(cfg: ExperimentConfig, utterances: Sequence[Utterance], label
                    progress: Callable | None = None, log: Callable[[str], None] = lambda s: None) -> Inputs:
     """Transcribe (cached), featurize (cached) and drop-with-reason the utterances that fail."""
     from .features import acoustic_features, text_features
+    from .training.distributed import compute_sharded
     from .transcripts import transcribe_utterances
 
     utts = list(utterances)
@@ -168,7 +177,8 @@ def prepare_inputs(cfg: ExperimentConfig, utterances: Sequence[Utterance], label
     inputs = Inputs(utts, labels)
     if cfg.needs_audio:
         encoder = build("acoustic_encoder", cfg.acoustic_encoder, cfg.acoustic_config)
-        fs = acoustic_features(utts, encoder, Cache("features"), progress)
+        fs = compute_sharded(lambda us: acoustic_features(us, encoder, Cache("features"), progress), utts,
+                             key=lambda u: str(u.audio))
         inputs.audio, inputs.stats["audio"] = fs.features, {"cached": fs.cached, "computed": fs.computed}
         inputs.excluded.update(fs.errors)
         log(f"acoustic features ({cfg.acoustic_encoder}): {fs.computed} computed, {fs.cached} from cache, "
@@ -177,7 +187,13 @@ def prepare_inputs(cfg: ExperimentConfig, utterances: Sequence[Utterance], label
     if cfg.needs_text:
         transcriber = build("transcriber", cfg.transcriber, cfg.transcriber_config)
         todo = [u for u in utts if u.id not in inputs.excluded]
-        tr = transcribe_utterances(todo, transcriber, Cache("transcripts"), progress=progress)
+
+        def transcribe(some: list[Utterance]):
+            return transcribe_utterances(some, transcriber, Cache("transcripts"), progress=progress)
+
+        # speech-to-text is sharded over ranks; the gold transcriber only reads the corpus
+        tr = compute_sharded(transcribe, todo, key=lambda u: str(u.audio)) if transcriber.uses_audio \
+            else transcribe(todo)
         inputs.transcripts = tr.transcripts
         inputs.stats["transcripts"] = {"cached": tr.cached, "computed": tr.computed}
         inputs.excluded.update(tr.errors)
@@ -185,8 +201,8 @@ def prepare_inputs(cfg: ExperimentConfig, utterances: Sequence[Utterance], label
             f"{len(tr.errors)} failed")
         del transcriber
         encoder = build("text_encoder", cfg.text_encoder, cfg.text_config)
-        fs = text_features([u for u in utts if u.id in tr.transcripts], tr.transcripts, encoder,
-                           Cache("features"), progress)
+        fs = compute_sharded(lambda us: text_features(us, tr.transcripts, encoder, Cache("features"), progress),
+                             [u for u in utts if u.id in tr.transcripts], key=lambda u: tr.transcripts[u.id])
         inputs.text, inputs.stats["text"] = fs.features, {"cached": fs.cached, "computed": fs.computed}
         inputs.excluded.update(fs.errors)
         del encoder

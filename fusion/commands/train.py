@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from ..errors import ConfigError, DatasetError, LabelMismatchError
+from ..training.device import AMP_MODES, DEVICES
 
 COMPONENT_OPTIONS = {  # CLI option -> ExperimentConfig field
     "acoustic_encoder": "acoustic_encoder", "text_encoder": "text_encoder",
@@ -62,6 +63,27 @@ def component_options(f):
     return f
 
 
+def runtime_options(f):
+    """--device / --threads (train, ablate, evaluate); see docs/scaling.md."""
+    f = click.option("--threads", type=int, help="CPU threads for torch (default: torch's choice)")(f)
+    return click.option("--device", type=click.Choice(DEVICES),
+                        help="where the trainable model runs (default cpu; auto = cuda if available)")(f)
+
+
+def amp_option(f):
+    """--amp (train, ablate): mixed precision on a GPU."""
+    return click.option("--amp", type=click.Choice(AMP_MODES),
+                        help="mixed precision (default auto: bf16/fp16 on CUDA, off on cpu)")(f)
+
+
+def _single_process(command: str) -> None:
+    from ..training.distributed import launched_context
+
+    if launched_context().distributed:
+        raise ConfigError(f"fusion {command} runs in one process; under torchrun use `fusion train` "
+                          "(run seeds / folds of an ablation as separate jobs instead)")
+
+
 def build_config(config_file, overrides: dict, sets=()):
     from ..experiment import ExperimentConfig
 
@@ -100,20 +122,26 @@ def _log(msg: str) -> None:
 @click.option("--mode", type=click.Choice(["audio", "text", "fused"]), help="which model to train")
 @click.option("--seed", type=int, help="random seed")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="model directory to write")
+@runtime_options
+@amp_option
 def train(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head, epochs, config_file, sets,
-          speakers, mode, seed, out_dir):
-    """Train one model on a corpus and save a self-contained model directory."""
+          speakers, mode, seed, out_dir, device, threads, amp):
+    """Train one model on a corpus and save a self-contained model directory (also under torchrun)."""
+    from ..training.device import set_threads
+    from ..training.distributed import launched_context
     from ..training.pipeline import train_model_dir
 
     cfg = build_config(config_file, dict(dataset=dataset, data_dir=data_dir, acoustic_encoder=acoustic_encoder,
                                          text_encoder=text_encoder, transcriber=transcriber, head=head,
                                          epochs=epochs, seed=seed, speakers=_speakers(speakers),
-                                         modes=[mode] if mode else None), sets)
+                                         modes=[mode] if mode else None, device=device, amp=amp), sets)
     if len(cfg.modes) != 1:
         raise ConfigError("fusion train needs exactly one --mode (audio, text or fused)")
+    set_threads(threads)
     metrics = train_model_dir(cfg, out_dir, progress=_progress(), log=_log)
-    click.echo(f"saved {out_dir} (validation UA {100 * metrics['val']['ua']:.1f}%)"
-               if metrics.get("val") else f"saved {out_dir}")
+    if launched_context().is_main:
+        click.echo(f"saved {out_dir} (validation UA {100 * metrics['val']['ua']:.1f}%)"
+                   if metrics.get("val") else f"saved {out_dir}")
 
 
 @click.command()
@@ -123,8 +151,10 @@ def train(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head, 
 @click.option("--split", help="a predefined split to score (e.g. MELD train/dev/test)")
 @click.option("--label-map", help="map corpus labels to model labels, e.g. joy=happy,anger=angry")
 @click.option("--json", "as_json", is_flag=True, help="print exactly one JSON object")
-def evaluate(model_dir, dataset, data_dir, split, label_map, as_json):
+@runtime_options
+def evaluate(model_dir, dataset, data_dir, split, label_map, as_json, device, threads):
     """Score a trained model on a corpus: UA, WA, macro/weighted F1, confusion matrix."""
+    from ..training.device import set_threads
     from ..training.pipeline import evaluate_model_dir
 
     mapping = {}
@@ -134,8 +164,9 @@ def evaluate(model_dir, dataset, data_dir, split, label_map, as_json):
             if not eq:
                 raise ConfigError(f"--label-map {pair!r}: expected CORPUS_LABEL=MODEL_LABEL")
             mapping[src.strip()] = dst.strip()
+    set_threads(threads)
     m = evaluate_model_dir(model_dir, dataset, data_dir, split=split, label_map=mapping,
-                           progress=_progress(), log=_log)
+                           progress=_progress(), log=_log, device=device)
     if as_json:
         keys = ("ua", "wa", "macro_f1", "weighted_f1", "n", "labels", "confusion", "per_class_recall")
         click.echo(json.dumps({k: m[k] for k in keys}))
@@ -158,11 +189,18 @@ def evaluate(model_dir, dataset, data_dir, split, label_map, as_json):
 @click.option("--protocol", type=click.Choice(["speaker", "session", "predefined"]),
               help="fold protocol (default: the dataset's)")
 @click.option("--seeds", help="comma-separated seeds, e.g. 1,2,3")
+@click.option("--test-groups", help="explicit test speakers per fold, e.g. 01,02,03,04;05,06,07,08 "
+                                    "(overrides --folds)")
+@runtime_options
+@amp_option
 def ablate(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head, epochs, config_file, sets,
-           speakers, out_dir, modes, folds, protocol, seeds):
+           speakers, out_dir, modes, folds, protocol, seeds, test_groups, device, threads, amp):
     """Train and evaluate audio-only, text-only and fused models on the same speaker-independent folds."""
     from ..ablation import run_ablation
     from ..report import comparison_table
+    from ..training.device import set_threads
+
+    _single_process("ablate")
 
     try:
         seed_list = [int(s) for s in seeds.split(",")] if seeds else None
@@ -172,7 +210,9 @@ def ablate(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head,
         dataset=dataset, data_dir=data_dir, acoustic_encoder=acoustic_encoder, text_encoder=text_encoder,
         transcriber=transcriber, head=head, epochs=epochs, speakers=_speakers(speakers),
         modes=[m.strip() for m in modes.split(",")] if modes else None, folds=folds, protocol=protocol,
-        seeds=seed_list), sets)
+        seeds=seed_list, test_groups=[_speakers(g) for g in test_groups.split(";")] if test_groups else None,
+        device=device, amp=amp), sets)
+    set_threads(threads)
     start = time.perf_counter()
     results = run_ablation(cfg, out_dir, progress=_progress(), log=_log)
     click.echo(comparison_table(results))
