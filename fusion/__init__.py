@@ -53,6 +53,13 @@ def get_dataset(name: str) -> Component:
     return _get("dataset", name)
 
 
+def load(model_dir, **options):
+    """A warm :class:`fusion.inference.Predictor` for a model directory written by ``fusion train``."""
+    from .inference import load as _load
+
+    return _load(model_dir, **options)
+
+
 def prepare(dataset: str, data_dir=None, **options) -> list[Utterance]:
     """Run the recipe ``dataset`` on ``data_dir`` -> list of utterances."""
     from .recipes import prepare_dataset
@@ -64,5 +71,5 @@ __all__ = [
     "AudioError", "CheckpointError", "Component", "ConfigError", "DatasetError", "Fold",
     "FusionError", "PluginError", "TrainingError", "UnknownComponentError", "Utterance",
     "__version__", "get_acoustic_encoder", "get_dataset", "get_fusion_head", "get_text_encoder",
-    "get_transcriber", "hookimpl", "make_folds", "prepare", "read_manifest", "write_manifest",
+    "get_transcriber", "hookimpl", "load", "make_folds", "prepare", "read_manifest", "write_manifest",
 ]

@@ -1,7 +1,10 @@
 """The training loop: class balance, early stopping on validation UA, clipping, seeds.
 
 Items are dicts ``{"audio": Tensor | None, "text": Tensor | None, "label": int}`` holding
-cached ``featurize`` outputs; the loop only runs the trainable parts.
+cached ``featurize`` outputs (in memory, on the CPU); the loop only runs the trainable parts,
+on the model's device, one batch copied over at a time. Under torchrun (an initialised
+process group, see :mod:`fusion.training.distributed`) each rank trains on its shard of every
+epoch's permutation inside DistributedDataParallel; one process is the same loop with one shard.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import torch
 
 from ..errors import ConfigError, TrainingError
 from ..model import Batch, EmotionModel, pad_sequences
+from . import distributed
 from .metrics import classification_metrics
 
 BALANCE = ("weights", "sampler", "none")
@@ -85,31 +89,44 @@ def class_weights(labels: Sequence[int], num_classes: int) -> torch.Tensor:
     return w / w[counts > 0].mean()
 
 
-def _batches(n: int, cfg: TrainConfig, labels: Sequence[int], gen: torch.Generator) -> list[list[int]]:
+def batch_to(batch: Batch, device: torch.device) -> Batch:
+    """A copy of ``batch`` with every tensor on ``device``."""
+    return Batch(**{f.name: None if getattr(batch, f.name) is None else getattr(batch, f.name).to(device)
+                    for f in dataclasses.fields(batch)})
+
+
+def _batches(n: int, cfg: TrainConfig, labels: Sequence[int], gen: torch.Generator,
+             rank: int = 0, world_size: int = 1) -> list[list[int]]:
+    """This rank's batches of one epoch: the seeded order (same on every rank), then its shard."""
     if cfg.balance == "sampler":
         w = class_weights(labels, max(labels) + 1)[torch.tensor(list(labels))]
         order = torch.multinomial(w, n, replacement=True, generator=gen).tolist()
     else:
         order = torch.randperm(n, generator=gen).tolist()
-    return [order[i:i + cfg.batch_size] for i in range(0, n, cfg.batch_size)]
+    order = distributed.padded_shard(order, rank, world_size)
+    return [order[i:i + cfg.batch_size] for i in range(0, len(order), cfg.batch_size)]
 
 
 @torch.no_grad()
 def predict_proba(model: EmotionModel, items: Sequence[dict], batch_size: int = 64) -> np.ndarray:
-    """Class probabilities [N, C] in item order (eval mode)."""
+    """Class probabilities [N, C] in item order (eval mode, on the model's device)."""
     was_training = model.training
     model.eval()
+    device = next(model.parameters()).device
     out = []
     for i in range(0, len(items), batch_size):
         batch, _ = collate(items[i:i + batch_size])
-        logits, _ = model(batch)                       # [b, C]
-        out.append(torch.softmax(logits.float(), dim=-1).numpy())
+        logits, _ = model(batch_to(batch, device))     # [b, C]
+        out.append(torch.softmax(logits.float(), dim=-1).cpu().numpy())
     model.train(was_training)
     return np.concatenate(out) if out else np.zeros((0, len(model.labels)))
 
 
 def _evaluate(model: EmotionModel, items: Sequence[dict], labels: Sequence[str], batch_size: int) -> dict:
-    probs = predict_proba(model, items, batch_size)
+    """Validation metrics; under torchrun each rank predicts every world_size-th item, then all gather."""
+    ctx = distributed.current()
+    probs = distributed.gather_rows(predict_proba(model, items[ctx.rank::ctx.world_size], batch_size),
+                                    len(items))  # [N, C]
     y = [it["label"] for it in items]
     m = classification_metrics(y, probs.argmax(1), labels)
     eps = 1e-9
@@ -118,8 +135,11 @@ def _evaluate(model: EmotionModel, items: Sequence[dict], labels: Sequence[str],
 
 
 def train(model: EmotionModel, train_items: Sequence[dict], val_items: Sequence[dict], cfg: TrainConfig,
-          log: Callable[[str], None] | None = None) -> TrainResult:
-    """Train in place; keeps the weights of the epoch with the best validation UA."""
+          log: Callable[[str], None] | None = None, amp: torch.dtype | None = None) -> TrainResult:
+    """Train in place on the model's device; keeps the weights of the epoch with the best validation UA.
+
+    ``amp``: torch.autocast dtype for the training steps (see fusion.training.device; None = float32).
+    """
     if not train_items:
         raise TrainingError("the training split is empty")
     labels = list(model.labels)
@@ -130,21 +150,30 @@ def train(model: EmotionModel, train_items: Sequence[dict], val_items: Sequence[
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise TrainingError("the model has no trainable parameters")
+    device = params[0].device
+    ctx = distributed.current()
+    net = distributed.wrap(model)  # DistributedDataParallel under torchrun
+    scaler = torch.amp.GradScaler(device.type, enabled=amp == torch.float16)  # fp16 only: bf16 needs no scaling
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps_per_epoch = math.ceil(len(train_items) / cfg.batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch,
-                                                pct_start=0.1, anneal_strategy="cos")
+    steps_per_epoch = math.ceil(math.ceil(len(train_items) / ctx.world_size) / cfg.batch_size)
+    total_steps = cfg.epochs * steps_per_epoch
+    if total_steps >= 10:  # warm-up (>= 2 steps) then cosine decay
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total_steps,
+                                                    pct_start=max(0.1, 2.5 / total_steps), anneal_strategy="cos")
+    else:  # too few steps for a schedule: constant learning rate
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0)
     gen = torch.Generator().manual_seed(cfg.seed)
     best_state, best_ua, best_epoch, since_best = None, -1.0, 0, 0
     curve: list[dict] = []
     nonfinite = 0
     for epoch in range(1, cfg.epochs + 1):
-        model.train()
+        net.train()
         total, seen = 0.0, 0
-        for idx in _batches(len(train_items), cfg, y_train, gen):
+        for idx in _batches(len(train_items), cfg, y_train, gen, ctx.rank, ctx.world_size):
             batch, targets = collate([train_items[i] for i in idx])
-            _, loss = model(batch, targets)
-            if not torch.isfinite(loss):
+            with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
+                _, loss = net(batch_to(batch, device), targets.to(device))
+            if not distributed.all_finite(loss):  # every rank skips the step together
                 nonfinite += 1
                 if nonfinite >= cfg.max_nonfinite:
                     raise TrainingError(f"training stopped: {nonfinite} consecutive non-finite losses at epoch "
@@ -154,18 +183,21 @@ def train(model: EmotionModel, train_items: Sequence[dict], val_items: Sequence[
                 continue
             nonfinite = 0
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            scaler.scale(loss).backward()
             if cfg.grad_clip > 0:
+                scaler.unscale_(opt)
                 torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
-            opt.step()
+            scaler.step(opt)
+            scaler.update()
             sched.step()
             total += float(loss.detach()) * len(idx)
             seen += len(idx)
+        total, seen = distributed.sum_over_ranks(total, seen)
         row = {"epoch": epoch, "train_loss": total / max(seen, 1)}
         if val_items:
             m = _evaluate(model, val_items, labels, cfg.batch_size * 2)
             row.update(val_loss=m["loss"], val_ua=m["ua"], val_wa=m["wa"])
-            if m["ua"] > best_ua + 1e-6:
+            if distributed.agree(m["ua"] > best_ua + 1e-6):  # rank 0 decides, so all ranks stop together
                 best_ua, best_epoch, since_best = m["ua"], epoch, 0
                 best_state = copy.deepcopy(model.state_dict())
             else:

@@ -70,3 +70,9 @@ def test_nonfinite_loss_stops_with_clear_error(fake_plugins):
 def test_empty_training_split_is_an_error(fake_plugins):
     with pytest.raises(TrainingError, match="empty"):
         train(_model(), [], [], TrainConfig(epochs=1))
+
+
+@pytest.mark.parametrize("epochs,batch", [(1, 64), (2, 16), (3, 8)])
+def test_few_steps_train_without_scheduler_errors(fake_plugins, epochs, batch):
+    r = train(_model(), _items(32), _items(8, seed=1), TrainConfig(epochs=epochs, batch_size=batch))
+    assert len(r.curve) == epochs and all(math.isfinite(c["train_loss"]) for c in r.curve)

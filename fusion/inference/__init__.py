@@ -1,0 +1,13 @@
+"""Inference on new audio: ``fusion.load(MODEL_DIR).predict(path_or_array)``.
+
+Modules: :mod:`.predictor` (the warm :class:`Predictor`), :mod:`.prediction` (result types),
+:mod:`.inputs` (files, arrays, manifests, CLI paths), :mod:`.segmentation` (energy VAD for long
+recordings), :mod:`.sources` (streamed reading of long files), :mod:`.output` (table/JSON/CSV).
+"""
+
+from .inputs import PredictInput, expand_paths
+from .prediction import Prediction, SegmentPrediction
+from .predictor import Predictor, load
+from .segmentation import EnergyVAD
+
+__all__ = ["EnergyVAD", "PredictInput", "Prediction", "Predictor", "SegmentPrediction", "expand_paths", "load"]

@@ -1,0 +1,365 @@
+"""The :class:`Predictor`: a trained model directory, warm, applied to files, arrays and long recordings.
+
+Built once per process (``fusion.load(MODEL_DIR)``): the :class:`~fusion.model.EmotionModel`
+(whose encoders also do the frozen ``featurize`` part: they are built from the same config as
+at training time) and the transcriber named in the model's config, or the one passed instead.
+
+* Short inputs are predicted in batches of ``batch_size``: decode (``fusion.audio.load``),
+  transcribe (files through the transcript cache, arrays directly), featurize, one forward pass.
+* Inputs longer than ``long_threshold`` are segmented by :class:`~.segmentation.EnergyVAD` on a
+  streamed level envelope and decoded segment by segment (:mod:`.sources`), so memory stays flat
+  with length; the result has a timeline plus a duration-weighted whole-input summary.
+* Problems with one input become that input's ``error`` (or a warning: silence, a narrowband
+  rate, a failed segment); the other inputs are still predicted. Only configuration problems
+  (e.g. a text model with no way to transcribe new audio) raise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .. import audio as audio_io
+from ..cache import Cache
+from ..data import Utterance
+from ..errors import ConfigError, FusionError, UnknownComponentError
+from ..model import EmotionModel
+from ..registry import make_config
+from ..training.trainer import collate
+from ..transcripts import transcribe_utterances, transcript_key
+from .inputs import PredictInput, as_input, unique_ids
+from .prediction import Prediction, Scores, SegmentPrediction, probabilities, summarize_segments
+from .segmentation import EnergyVAD
+from .sources import ArraySource, FileSource
+
+SR = audio_io.TARGET_SR  # rate of decoded audio handed to transcribers (and most encoders)
+SILENCE_DB = 20 * np.log10(audio_io.SILENCE_PEAK)  # level (dBFS) at or below which a frame is digital silence
+
+
+@dataclass
+class _Clip:
+    """A decoded short input waiting for its batch."""
+
+    index: int             # position in the batch's inputs
+    item: PredictInput
+    wav: np.ndarray        # [S] float32 mono at SR
+    duration: float        # seconds
+    silent: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+class Predictor:
+    """Emotion predictions from a model directory written by ``fusion train``."""
+
+    @dataclass(frozen=True)
+    class Config:
+        long_threshold: float = 20.0   # seconds; longer inputs are segmented and get a timeline
+        batch_size: int = 8            # clips (or segments) per transcriber call and forward pass
+        hop: float = 0.01              # seconds per frame of the level envelope the VAD reads
+        cache_transcripts: bool = True  # read/write the transcript cache (files and file segments)
+
+    def __init__(self, model_dir: str | Path, *, transcriber: str | None = None,
+                 transcriber_config: dict | None = None, config: "Predictor.Config | dict | None" = None,
+                 vad: "EnergyVAD.Config | dict | None" = None):
+        self.model_dir = Path(model_dir)
+        self.config = c = make_config(type(self), config, "predictor")
+        if c.long_threshold < 1.0 or c.batch_size < 1 or not 0 < c.hop <= 0.1:
+            raise ConfigError(f"predictor: need long_threshold >= 1 s, batch_size >= 1 and 0 < hop <= 0.1 s; "
+                              f"got {c.long_threshold}, {c.batch_size}, {c.hop}")
+        self.vad = EnergyVAD(vad)
+        self.model = EmotionModel.load(self.model_dir)  # eval mode
+        self.transcriber = self._build_transcriber(transcriber, dict(transcriber_config or {}))
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.model.labels
+
+    @property
+    def mode(self) -> str:
+        return self.model.config.mode
+
+    @property
+    def cache(self) -> Cache:
+        """The transcript cache under ``$FUSION_CACHE`` as it is now (not when the predictor was built)."""
+        return Cache("transcripts", enabled=self.config.cache_transcripts)
+
+    # ------------------------------------------------------------------ transcriber
+    def _build_transcriber(self, name: str | None, options: dict):
+        """The speech-to-text backend for new audio; None when the model needs none or has only `gold`."""
+        mc = self.model.config
+        if not mc.uses_text:
+            return None
+        if name is None:
+            name, options = mc.transcriber or "gold", {**mc.transcriber_config, **options}
+        from ..plugins import get_component
+
+        try:
+            component = get_component("transcriber", name)
+        except UnknownComponentError as exc:
+            raise ConfigError(f"model {self.model_dir} needs transcriber {name!r}, which is not installed "
+                              f"({exc}); install its plugin or choose another with --transcriber NAME") from exc
+        built = component.build(options)
+        return built if built.uses_audio else None
+
+    def _transcriber_missing(self) -> ConfigError:
+        from ..plugins import registries
+
+        names = [c.name for c in registries()["transcriber"] if _transcribes_audio(c)]
+        return ConfigError(
+            f"model {self.model_dir} ({self.mode}) was trained on gold (corpus) transcripts, which new audio "
+            f"does not have: choose a speech-to-text transcriber with `fusion predict --transcriber NAME` "
+            f"(Python: fusion.load(MODEL_DIR, transcriber=NAME)), or give the transcript with the input "
+            f"(manifest field 'transcript'); installed transcribers: {', '.join(names) or '(none)'}")
+
+    # ------------------------------------------------------------------ public API
+    def predict(self, source: Any, sr: int | None = None, *, transcript: str | None = None) -> Prediction:
+        """One file path or array (recorded at ``sr`` Hz) -> Prediction (``error`` set on bad input)."""
+        item = as_input(source, sr)
+        if transcript is not None:
+            item = dataclasses.replace(item, transcript=transcript)
+        return self.predict_batch([item])[0]
+
+    def predict_batch(self, items: Iterable[Any], sr: int | None = None) -> list[Prediction]:
+        """Paths, arrays (all at ``sr``), Utterances or PredictInputs -> one Prediction each, in order."""
+        inputs = unique_ids([as_input(x, sr, n) for n, x in enumerate(items)])
+        if self.model.config.uses_text and self.transcriber is None \
+                and any(i.transcript is None and i.error is None for i in inputs):
+            raise self._transcriber_missing()
+        out: list[Prediction | None] = [None] * len(inputs)
+        pending: list[_Clip] = []
+        for n, item in enumerate(inputs):
+            if item.error is not None:
+                out[n] = self._failed(item, item.error)
+                continue
+            try:
+                opened = self._open(n, item)
+                if isinstance(opened, _Clip):
+                    pending.append(opened)
+                else:
+                    out[n] = self._predict_long(item, *opened)
+            except Exception as exc:  # noqa: BLE001 - one bad input never aborts the batch
+                out[n] = self._failed(item, _reason(exc))
+            if len(pending) >= self.config.batch_size:
+                self._predict_clips(pending, out)
+                pending = []
+        self._predict_clips(pending, out)
+        return out  # type: ignore[return-value]
+
+    def warmup(self) -> None:
+        """Load everything loaded lazily (e.g. the speech-to-text model) with one prediction on noise."""
+        noise = np.random.default_rng(0).normal(0, 0.05, SR).astype(np.float32)  # [S] 1 s
+        self.predict(noise, SR)
+
+    # ------------------------------------------------------------------ opening inputs
+    def _open(self, n: int, item: PredictInput):
+        """-> a decoded short :class:`_Clip`, or (source, duration, warnings) for a long input."""
+        if item.file is not None:
+            info = audio_io.info(item.file)
+            warnings = _rate_warnings(info.sample_rate)
+            if info.duration > self.config.long_threshold:
+                return FileSource(item.file), info.duration, warnings
+            wav = audio_io.load(item.file, on_silence="ignore")  # [S] at SR
+        else:
+            if item.sr is None:
+                raise ConfigError(f"{item.id}: an audio array needs its sample rate: predict(array, sr=...)")
+            warnings = _rate_warnings(int(item.sr))
+            wav = audio_io.load(item.source, sr=item.sr, on_silence="ignore")  # [S] at SR
+            if len(wav) / SR > self.config.long_threshold:
+                return ArraySource(wav, SR), len(wav) / SR, warnings
+        silent = float(np.abs(wav).max()) <= audio_io.SILENCE_PEAK
+        if silent:
+            warnings.append("audio is silent (all samples ~0): the prediction is not meaningful")
+        return _Clip(n, item, wav, len(wav) / SR, silent, warnings)
+
+    @staticmethod
+    def _failed(item: PredictInput, reason: str) -> Prediction:
+        return Prediction(item.id, str(item.file) if item.file else None, error=reason)
+
+    # ------------------------------------------------------------------ short inputs
+    def _predict_clips(self, clips: list[_Clip], out: list) -> None:
+        if not clips:
+            return
+        texts, errors = self._clip_transcripts(clips)
+        ready: list[tuple[_Clip, tuple]] = []
+        for clip in clips:
+            if clip.item.id in errors:
+                out[clip.index] = self._failed(clip.item, errors[clip.item.id])
+                continue
+            try:
+                ready.append((clip, self._features(clip.wav, texts.get(clip.item.id))))
+            except Exception as exc:  # noqa: BLE001
+                out[clip.index] = self._failed(clip.item, _reason(exc))
+        for clip, scores in zip([c for c, _ in ready], self._forward([f for _, f in ready])):
+            if isinstance(scores, str):
+                out[clip.index] = self._failed(clip.item, scores)
+                continue
+            out[clip.index] = Prediction(
+                clip.item.id, str(clip.item.file) if clip.item.file else None, scores.label,
+                scores.probabilities, texts.get(clip.item.id), scores.branches, clip.duration,
+                clip.silent, clip.warnings)
+
+    def _clip_transcripts(self, clips: Sequence[_Clip]) -> tuple[dict[str, str], dict[str, str]]:
+        """id -> transcript (given, cached or transcribed) and id -> reason for the failures."""
+        if not self.model.config.uses_text:
+            return {}, {}
+        texts = {c.item.id: c.item.transcript for c in clips if c.item.transcript is not None}
+        todo = [c for c in clips if c.item.transcript is None]
+        files = [c for c in todo if c.item.file is not None]
+        errors: dict[str, str] = {}
+        if files:  # the shared transcript cache, keyed by the file's content hash
+            wavs = {c.item.id: c.wav for c in files}
+            utts = [Utterance(c.item.id, c.item.file, label="?", speaker="?") for c in files]
+            report = transcribe_utterances(utts, self.transcriber, self.cache, load_audio=lambda u: wavs[u.id],
+                                           batch_size=self.config.batch_size)
+            texts.update(report.transcripts)
+            errors.update(report.errors)
+        arrays = [c for c in todo if c.item.file is None]
+        for clip, (text, error) in zip(arrays, self._transcribe([c.wav for c in arrays], [None] * len(arrays))):
+            if error is None:
+                texts[clip.item.id] = text
+            else:
+                errors[clip.item.id] = error
+        return texts, errors
+
+    def _transcribe(self, wavs: Sequence[np.ndarray], keys: Sequence[str | None]) -> list[tuple[str | None, str | None]]:
+        """Decoded audio -> [(text, None) | (None, reason)]; a ``key`` (audio identity) enables the cache."""
+        results: list[tuple[str | None, str | None]] = [(None, None)] * len(wavs)
+        cache, todo = self.cache, []
+        for i, key in enumerate(keys):
+            hit = cache.get_json(transcript_key(self.transcriber, key)) if key else None
+            if hit is not None:
+                results[i] = (hit["text"], None)
+            else:
+                todo.append(i)
+        if not todo:
+            return results
+        try:
+            texts = self.transcriber.transcribe_batch([wavs[i] for i in todo], SR)
+        except Exception as exc:  # noqa: BLE001 - reported per input
+            reason = f"transcriber {self.transcriber.name!r} failed: {_reason(exc)}"
+            return [results[i] if i not in todo else (None, reason) for i in range(len(wavs))]
+        for i, text in zip(todo, texts):
+            results[i] = (text, None)
+            if keys[i]:
+                cache.put_json(transcript_key(self.transcriber, keys[i]), {"text": text, "id": keys[i]})
+        return results
+
+    # ------------------------------------------------------------------ model
+    @torch.no_grad()
+    def _features(self, wav: np.ndarray, text: str | None) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """The frozen featurize part of the model's encoders: ([Ta, ...] | None, [Tt, ...] | None)."""
+        acoustic, text_encoder = self.model.acoustic, self.model.text
+        audio_feats = text_feats = None
+        if acoustic is not None:
+            wav = audio_io.resample(wav, SR, acoustic.sample_rate)
+            audio_feats = acoustic.featurize(torch.from_numpy(np.ascontiguousarray(wav)))  # [Ta, ...]
+        if text_encoder is not None:
+            if text is None:
+                raise FusionError("no transcript")
+            text_feats = text_encoder.featurize(text)  # [Tt, ...]
+        return audio_feats, text_feats
+
+    @torch.no_grad()
+    def _forward(self, feats: Sequence[tuple]) -> list[Scores | str]:
+        """Features of up to ``batch_size`` inputs -> Scores each (or the failure reason for all)."""
+        if not feats:
+            return []
+        items = [{"audio": audio, "text": text, "label": 0} for audio, text in feats]  # label: unused target
+        try:
+            batch, _ = collate(items)       # padded [B, Ta, ...] / [B, Tt, ...] with lengths [B]
+            logits, _ = self.model(batch)   # [B, C]
+        except Exception as exc:  # noqa: BLE001
+            return [f"model forward pass failed: {_reason(exc)}"] * len(feats)
+        probs = torch.softmax(logits.float(), dim=-1).numpy()                            # [B, C]
+        if self.mode == "fused":
+            branch = {name: torch.softmax(b.float(), dim=-1).numpy()                      # [B, C] each
+                      for name, b in self.model.head.branch_logits.items()}
+        else:
+            branch = {self.mode: probs}
+        return [Scores(probabilities(self.labels, probs[i]),
+                       {name: probabilities(self.labels, p[i]) for name, p in branch.items()})
+                for i in range(len(feats))]
+
+    # ------------------------------------------------------------------ long inputs
+    def _predict_long(self, item: PredictInput, source: FileSource | ArraySource, duration: float,
+                      warnings: list[str]) -> Prediction:
+        """VAD on the streamed envelope, then transcribe + classify segment by segment."""
+        hop = self.config.hop
+        levels = source.levels(hop)  # [F]
+        spans = self.vad.detect(levels, hop)
+        silent = not spans
+        if silent:
+            first = min(duration, self.vad.config.max_segment)
+            spans = [(0.0, first)]
+            quiet = "is silent" if not len(levels) or levels.max() <= SILENCE_DB else "has no speech above the VAD floor"
+            warnings.append(f"the recording {quiet} ({duration:.1f} s): predicted on the first {first:.1f} s only")
+        segments: list[SegmentPrediction] = []
+        for start in range(0, len(spans), self.config.batch_size):
+            segments += self._predict_spans(source, spans[start:start + self.config.batch_size], warnings)
+        if not segments:
+            raise FusionError(f"no segment could be predicted ({len(spans)} tried): {warnings[-1]}")
+        scores, transcript = summarize_segments(segments)
+        return Prediction(item.id, str(item.file) if item.file else None, scores.label, scores.probabilities,
+                          transcript if self.model.config.uses_text else None, scores.branches, duration,
+                          silent, warnings, segments=segments)
+
+    def _predict_spans(self, source, spans: Sequence[tuple[float, float]], warnings: list[str]) -> list[SegmentPrediction]:
+        """One batch of segments; a segment that fails is skipped with a warning."""
+        decoded = []
+        for start, end in spans:
+            try:
+                decoded.append((start, end, source.read(start, end)))  # [S] at SR
+            except FusionError as exc:
+                warnings.append(f"segment {start:.2f}-{end:.2f} s skipped: {exc}")
+        texts: list[tuple[str | None, str | None]] = [(None, None)] * len(decoded)
+        if self.model.config.uses_text:
+            keys = [source.segment_key(s, e) if self.config.cache_transcripts else None for s, e, _ in decoded]
+            texts = self._transcribe([w for _, _, w in decoded], keys)
+        ready = []
+        for (start, end, wav), (text, error) in zip(decoded, texts):
+            try:
+                if error is None:
+                    ready.append((start, end, text, self._features(wav, text)))
+            except Exception as exc:  # noqa: BLE001
+                error = _reason(exc)
+            if error is not None:
+                warnings.append(f"segment {start:.2f}-{end:.2f} s skipped: {error}")
+        results = self._forward([r[3] for r in ready])
+        out = []
+        for (start, end, text, _), scores in zip(ready, results):
+            if isinstance(scores, str):
+                warnings.append(f"segment {start:.2f}-{end:.2f} s skipped: {scores}")
+                continue
+            out.append(SegmentPrediction(start, end, scores.label, scores.probabilities, text, scores.branches))
+        return out
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception as one line for a per-input error (FusionErrors already name the input)."""
+    return str(exc) if isinstance(exc, FusionError) else f"{type(exc).__name__}: {exc}"
+
+
+def _transcribes_audio(component) -> bool:
+    """Whether a registered transcriber does speech-to-text (not `gold`-like); a broken plugin does not."""
+    try:
+        return bool(getattr(component.load(), "uses_audio", True))
+    except FusionError:
+        return False
+
+
+def _rate_warnings(sr: int) -> list[str]:
+    if sr < SR:
+        return [f"recorded at {sr} Hz (narrowband): upsampled to {SR} Hz, no content above "
+                f"{sr / 2000:g} kHz; accuracy may be lower than on {SR // 1000} kHz audio"]
+    return []
+
+
+def load(model_dir: str | Path, **options: Any) -> Predictor:
+    """``fusion.load(MODEL_DIR, transcriber=None, transcriber_config=None, config=None, vad=None)``."""
+    return Predictor(model_dir, **options)
