@@ -80,8 +80,8 @@ def _single_process(command: str) -> None:
     from ..training.distributed import launched_context
 
     if launched_context().distributed:
-        raise ConfigError(f"fusion {command} runs in one process; under torchrun use `fusion train` "
-                          "(run seeds / folds of an ablation as separate jobs instead)")
+        raise ConfigError(f"fusion {command} runs in one process, not under torchrun; only `fusion train` is "
+                          "data-parallel (run the seeds / folds of an ablation as separate jobs instead)")
 
 
 def build_config(config_file, overrides: dict, sets=()):
@@ -156,6 +156,8 @@ def evaluate(model_dir, dataset, data_dir, split, label_map, as_json, device, th
     """Score a trained model on a corpus: UA, WA, macro/weighted F1, confusion matrix."""
     from ..training.device import set_threads
     from ..training.pipeline import evaluate_model_dir
+
+    _single_process("evaluate")
 
     mapping = {}
     for pair in (label_map or "").split(","):

@@ -1,4 +1,8 @@
-"""Train one model into a self-contained model directory, and score a model directory on a corpus."""
+"""Train one model into a self-contained model directory, and score a model directory on a corpus.
+
+``train_model_dir`` also runs under ``torchrun`` (data-parallel, see fusion.training.distributed):
+every rank featurizes its shard and trains on its shard; only rank 0 logs and writes the directory.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,8 @@ from ..data import train_val_split
 from ..errors import CheckpointError, DatasetError, LabelMismatchError
 from ..experiment import ExperimentConfig, prepare_inputs
 from ..model import EmotionModel, ModelConfig
+from . import distributed
+from .device import Runtime, resolve_runtime, select_device
 from .metrics import classification_metrics
 from .trainer import predict_proba, seed_everything, train
 
@@ -42,7 +48,20 @@ def _write_dir_atomically(out_dir: Path, write: Callable[[Path], None]) -> None:
 
 def train_model_dir(cfg: ExperimentConfig, out_dir: str | Path, progress=None,
                     log: Callable[[str], None] = print) -> dict:
-    """Train ``cfg.modes[0]`` on the corpus (validation = held-out speakers or the dev split)."""
+    """Train ``cfg.modes[0]`` on the corpus (validation = held-out speakers or the dev split).
+
+    On ``cfg.device`` (mixed precision per ``cfg.amp``); under torchrun on every rank, with
+    ``out_dir`` written by rank 0 only (all ranks return once it exists).
+    """
+    with distributed.process_group(select_device(cfg.device).type) as ctx:
+        runtime = resolve_runtime(cfg.device, cfg.amp, index=ctx.local_rank if ctx.distributed else None)
+        if not ctx.is_main:
+            progress, log = None, lambda msg: None
+        return _train_model_dir(cfg, out_dir, ctx, runtime, progress, log)
+
+
+def _train_model_dir(cfg: ExperimentConfig, out_dir: str | Path, ctx: distributed.RankContext,
+                     runtime: Runtime, progress, log: Callable[[str], None]) -> dict:
     from ..ablation import load_corpus, versions
     from ..recipes import dataset_protocol
 
@@ -53,16 +72,26 @@ def train_model_dir(cfg: ExperimentConfig, out_dir: str | Path, progress=None,
     utts = inputs.utterances
     protocol = cfg.protocol or dataset_protocol(cfg.dataset)
     tr, va = train_val_split(utts, protocol, seed=cfg.train.seed, val_fraction=cfg.val_fraction)
-    log(f"training {mode} model: {len(tr)} train / {len(va)} validation utterances")
+    rank_stats = distributed.gather_objects(inputs.stats)  # cache counts of every rank
+    if ctx.distributed:
+        for rank, stats in enumerate(rank_stats):
+            log(f"rank {rank} cache: " + "; ".join(f"{stage} {s['computed']} computed, {s['cached']} read"
+                                                   for stage, s in stats.items()))
+    log(f"training {mode} model: {len(tr)} train / {len(va)} validation utterances on {runtime.device}"
+        + (f", {ctx.world_size} processes" if ctx.distributed else "")
+        + (f", mixed precision {str(runtime.amp).removeprefix('torch.')}" if runtime.amp else ""))
     seed_everything(cfg.train.seed)
-    model = EmotionModel(cfg.model_config(mode, labels))
-    result = train(model, inputs.items(tr, mode), inputs.items(va, mode), cfg.train, log=log)
+    model = EmotionModel(cfg.model_config(mode, labels)).to(runtime.device)
+    result = train(model, inputs.items(tr, mode), inputs.items(va, mode), cfg.train, log=log, amp=runtime.amp)
     metrics = {"best_epoch": result.best_epoch, "n_train": len(tr), "n_val": len(va),
                "excluded": inputs.excluded}
+    if ctx.distributed:
+        metrics["distributed"] = {"world_size": ctx.world_size, "cache_by_rank": rank_stats}
     if va:
         probs = predict_proba(model, inputs.items(va, mode))
         y = [labels.index(utts[n].label) for n in va]
         metrics["val"] = classification_metrics(y, probs.argmax(1), labels)
+    model.cpu()  # a portable checkpoint
 
     def write(d: Path) -> None:
         import io
@@ -75,7 +104,9 @@ def train_model_dir(cfg: ExperimentConfig, out_dir: str | Path, progress=None,
         atomic_write_json(d / "metrics.json", metrics)
         atomic_write_json(d / "curve.json", result.curve)
 
-    _write_dir_atomically(Path(out_dir), write)
+    if ctx.is_main:
+        _write_dir_atomically(Path(out_dir), write)
+    distributed.barrier()
     return metrics
 
 
@@ -92,10 +123,11 @@ def experiment_for(model_config: ModelConfig, dataset: str, data_dir) -> Experim
 
 
 def evaluate_model_dir(model_dir, dataset: str, data_dir=None, split: str | None = None,
-                       label_map: dict | None = None, progress=None, log: Callable[[str], None] = print) -> dict:
+                       label_map: dict | None = None, progress=None, log: Callable[[str], None] = print,
+                       device: str | None = None) -> dict:
     from ..recipes import prepare_dataset
 
-    model = EmotionModel.load(model_dir)
+    model = EmotionModel.load(model_dir).to(select_device(device))
     utts = list(prepare_dataset(dataset, data_dir))
     if split:
         available = sorted({str(u.split) for u in utts})
