@@ -27,7 +27,7 @@ from . import checkpoint, hidden_states
 
 POOLINGS = ("mean", "attention")
 WHERE = "acoustic encoder 'whisper-encoder'"
-FEATURE_LAYOUT = "stacked-float16-v1"  # bump when featurize's output format changes
+FEATURE_LAYOUT = "stacked-float16-v2"  # bump when featurize's output format changes
 
 
 class WhisperEncoder(AcousticEncoder):
@@ -40,7 +40,8 @@ class WhisperEncoder(AcousticEncoder):
         model: str = field(default_factory=checkpoint.default_model)  # name ("tiny.en") or .pt path
         trim: bool = True              # encode the real length; False: standard padded 30 s window, sliced
         finetune_layers: int = 0       # k > 0: train copies of the top k blocks (+ ln_post) on cached states
-        normalize_layers: bool = True  # layer-norm (no affine) each layer before the weighted average
+        normalize_layers: bool = True  # layer-norm (no affine) each layer before the weighted average (cached)
+        frame_stride: int = 4          # average every n 20-ms frames in featurize (k = 0 only): 4 -> 80 ms
         proj_dim: int = 0              # > 0: Linear(D, proj_dim) after the encoder; 0 keeps D
         pooling: str = "mean"          # "mean" (masked mean) | "attention" (learned frame scores)
         dropout: float = 0.0           # on the frame sequence, before pooling
@@ -51,6 +52,8 @@ class WhisperEncoder(AcousticEncoder):
         self.config = c = config or self.Config()
         if c.pooling not in POOLINGS:
             raise ConfigError(f"{WHERE}: unknown pooling {c.pooling!r}; valid choices: {', '.join(POOLINGS)}")
+        if c.frame_stride < 1:
+            raise ConfigError(f"{WHERE}: frame_stride must be >= 1, got {c.frame_stride}")
         if c.proj_dim < 0 or not 0.0 <= c.dropout < 1.0:
             raise ConfigError(f"{WHERE}: proj_dim must be >= 0 and dropout in [0, 1), "
                               f"got {c.proj_dim}, {c.dropout}")
@@ -80,8 +83,11 @@ class WhisperEncoder(AcousticEncoder):
     def featurize_key(self) -> dict:
         """Weights identity + what changes featurize's output (not the trainable options)."""
         c = self.config
-        return {"name": self.name, "model": checkpoint.model_identity(c.model), "trim": c.trim,
-                "finetune_layers": c.finetune_layers, "layout": FEATURE_LAYOUT}
+        key = {"name": self.name, "model": checkpoint.model_identity(c.model), "trim": c.trim,
+               "finetune_layers": c.finetune_layers, "layout": FEATURE_LAYOUT}
+        if not c.finetune_layers:
+            key.update(normalize_layers=c.normalize_layers, frame_stride=c.frame_stride)
+        return key
 
     def frame_states(self, wav: Tensor, trim: bool | None = None) -> Tensor:
         """wav [S] -> every layer's states [T, L+1, D] float32; ``trim`` overrides the config
@@ -90,10 +96,20 @@ class WhisperEncoder(AcousticEncoder):
         return hidden_states.stacked_states(self.whisper_model(), torch.as_tensor(wav), trim)
 
     def featurize(self, wav: Tensor) -> Tensor:
-        """wav [S] -> [T, L+1, D] float16, or [T, D] (state entering the top k blocks) when k > 0."""
+        """wav [S] -> [T', L+1, D] float16 (layer-normed, averaged over ``frame_stride`` frames:
+        T' = ceil(T / stride)), or [T, D] (the state entering the top k blocks) when k > 0."""
+        c = self.config
         states = self.frame_states(wav)                    # [T, L+1, D]
-        if self.config.finetune_layers:
-            states = states[:, self.num_layers - self.config.finetune_layers]  # [T, D]
+        if c.finetune_layers:
+            states = states[:, self.num_layers - c.finetune_layers]  # [T, D]
+            return states.to(torch.float16).cpu()
+        if c.normalize_layers:
+            states = F.layer_norm(states, (self.hidden_dim,))        # [T, L+1, D]
+        if c.frame_stride > 1:
+            steps, layers, dim = states.shape
+            flat = states.reshape(steps, layers * dim).T[None]        # [1, (L+1)*D, T]
+            flat = F.avg_pool1d(flat, c.frame_stride, c.frame_stride, ceil_mode=True)  # [1, (L+1)*D, T']
+            states = flat[0].T.reshape(-1, layers, dim)               # [T', L+1, D]
         return states.to(torch.float16).cpu()
 
     # ------------------------------------------------------------------ trainable part
@@ -110,11 +126,9 @@ class WhisperEncoder(AcousticEncoder):
             for block in self.top_blocks:
                 x = masked_block(block, x, mask)           # [B, T, D]
             x = self.ln_post(x)                            # [B, T, D]
-        else:
-            if self.config.normalize_layers:
-                x = F.layer_norm(x, (self.hidden_dim,))    # [B, T, L+1, D]
+        else:  # layers were normalised in featurize
             weights = torch.softmax(self.layer_logits, dim=0)  # [L+1]
-            x = (x * weights[:, None]).sum(dim=2)          # [B, T, D]
+            x = torch.einsum("btld,l->btd", x, weights)    # [B, T, D]
         x = self.dropout(self.proj(x)) * mask[..., None]   # [B, T, D'], padding zeroed
         return Encoded(seq=x, mask=mask, pooled=self._pool(x, mask))
 

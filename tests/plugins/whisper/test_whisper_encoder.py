@@ -44,9 +44,12 @@ def build(checkpoint, **options):
     return fusion.get_acoustic_encoder("whisper-encoder").build({"model": checkpoint, **options})
 
 
+RAW = {"frame_stride": 1, "normalize_layers": False}  # featurize = the raw stacked hidden states
+
+
 @pytest.fixture(scope="module")
 def encoder(checkpoint):
-    return build(checkpoint)
+    return build(checkpoint, **RAW)
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +99,7 @@ def test_trimmed_pass_matches_the_padded_pass_where_it_can(encoder, speech):
     assert (cosine >= floors).all(), cosine
     assert cosine[-1] < 0.999  # really not the same computation (else trimming would be free)
     # config trim=False is what featurize caches
-    assert torch.equal(build(encoder.config.model, trim=False).featurize(speech), padded.half())
+    assert torch.equal(build(encoder.config.model, trim=False, **RAW).featurize(speech), padded.half())
 
 
 def test_finetune_layers_featurizes_the_state_entering_the_top_blocks(checkpoint, speech, encoder):
@@ -184,6 +187,20 @@ def test_config_errors_name_the_component_and_choices(checkpoint):
     enc = build(checkpoint, finetune_layers=1)
     with pytest.raises(ConfigError, match="3-D features"):
         enc(torch.zeros(1, 4, L + 1, D), torch.tensor([4]))
+
+
+def test_default_featurize_normalises_layers_and_averages_frames(checkpoint, speech, encoder):
+    default = build(checkpoint)
+    assert default.config.frame_stride == 4 and default.config.normalize_layers
+    feats = default.featurize(speech)                        # [ceil(166 / 4), L+1, D]
+    raw = encoder.frame_states(speech)                       # [166, L+1, D]
+    assert feats.shape == (42, L + 1, D)
+    normed = torch.nn.functional.layer_norm(raw, (D,))
+    assert torch.allclose(feats[0].float(), normed[:4].mean(0), atol=2e-2)
+    assert torch.allclose(feats[-1].float(), normed[164:].mean(0), atol=2e-2)  # partial last window
+    assert default.featurize_key() != encoder.featurize_key()
+    out = default(feats[None], torch.tensor([42]))
+    assert out.seq.shape == (1, 42, D) and torch.isfinite(out.pooled).all()
 
 
 def test_silence_is_legal_input(encoder):
