@@ -8,7 +8,9 @@ from fusion.hookspecs import hookimpl
 COMMAND_MODULES = {
     "fusion.commands.transcribe": ("transcribe",),
     "fusion.commands.train": ("train", "evaluate", "ablate"),
-    "fusion.commands.predict": ("predict", "export", "serve"),
+    "fusion.commands.predict": ("predict",),
+    "fusion.commands.export": ("export",),
+    "fusion.commands.serve": ("serve",),
 }
 
 
