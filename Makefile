@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml)
 
 install: $(STAMP)
 
+# The main job: audio-only vs text-only vs fused on the bundled synthetic corpus, default components
+# (faster-whisper tiny.en transcripts, frozen Whisper encoder, MiniLM, cross-attention head).
+DEMO_OUT ?= runs/demo
 demo: $(STAMP)
-	$(VENV)/bin/fusion plugins
+	$(VENV)/bin/fusion ablate --dataset demo --out $(DEMO_OUT)
 
 test: $(STAMP)
 	$(PY) -m pytest -q

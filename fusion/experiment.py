@@ -18,12 +18,12 @@ from pathlib import Path
 
 from .cache import Cache
 from .data import Utterance
-from .errors import ConfigError
+from .errors import ConfigError, DatasetError
 from .model import MODES, ModelConfig
 from .training.trainer import TrainConfig
 
 # Defaults: chosen by the benchmarks in bench/ (see README "Results").
-DEFAULT_ACOUSTIC_ENCODER = "cnn-lstm"
+DEFAULT_ACOUSTIC_ENCODER = "whisper-encoder"
 DEFAULT_TEXT_ENCODER = "minilm"
 DEFAULT_TRANSCRIBER = "faster-whisper"
 DEFAULT_HEAD = "cross-attention"
@@ -175,6 +175,8 @@ def prepare_inputs(cfg: ExperimentConfig, utterances: Sequence[Utterance], label
     if unknown:
         raise ConfigError(f"labels {unknown} are not in the model's label set {list(labels)}")
     inputs = Inputs(utts, labels)
+    # files the recipe could not parse (fusion.recipes.Corpus.skipped), keyed by path: reported too
+    inputs.excluded.update(getattr(utterances, "skipped", ()))
     if cfg.needs_audio:
         encoder = build("acoustic_encoder", cfg.acoustic_encoder, cfg.acoustic_config)
         fs = compute_sharded(lambda us: acoustic_features(us, encoder, Cache("features"), progress), utts,
@@ -207,4 +209,8 @@ def prepare_inputs(cfg: ExperimentConfig, utterances: Sequence[Utterance], label
         inputs.excluded.update(fs.errors)
         del encoder
     inputs.utterances = [u for u in utts if u.id not in inputs.excluded]
+    if utts and not inputs.utterances:
+        first = inputs.excluded[utts[0].id]
+        raise DatasetError(f"dataset {cfg.dataset!r}: every utterance was excluded ({len(utts)} of {len(utts)}); "
+                           f"the first reason: {first}")
     return inputs

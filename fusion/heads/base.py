@@ -149,8 +149,8 @@ def modality_keep(batch: int, has_audio: bool, has_text: bool, drop_prob: float,
     dropout removes audio from a fraction ``drop_prob / 2`` of the samples and text from
     another ``drop_prob / 2`` (never both), so the head learns the missing-modality rule.
     """
-    keep_audio = torch.full((batch,), has_audio, dtype=torch.bool, device=ref.device)  # [B]
-    keep_text = torch.full((batch,), has_text, dtype=torch.bool, device=ref.device)    # [B]
+    keep_audio = torch.full((batch,), int(has_audio), dtype=torch.bool, device=ref.device)  # [B]
+    keep_text = torch.full((batch,), int(has_text), dtype=torch.bool, device=ref.device)    # [B]
     if training and drop_prob > 0 and has_audio and has_text:
         draw = torch.rand(batch, device=ref.device)  # [B]
         keep_audio = draw >= drop_prob / 2            # [B]
