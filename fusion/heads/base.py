@@ -18,6 +18,7 @@ when the model has no such modality) and called as::
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
@@ -156,3 +157,39 @@ def modality_keep(batch: int, has_audio: bool, has_text: bool, drop_prob: float,
         keep_audio = draw >= drop_prob / 2            # [B]
         keep_text = (draw < drop_prob / 2) | (draw >= drop_prob)  # [B]
     return keep_audio, keep_text
+
+
+@dataclass(frozen=True)
+class Presence:
+    """Which samples of a batch have each modality, after modality dropout (see modality_keep)."""
+
+    batch: int     # B
+    ref: Tensor    # a present modality's pooled embedding [B, D]: device and dtype for new tensors
+    audio: Tensor  # [B] bool, True = the sample keeps its audio
+    text: Tensor   # [B] bool, True = the sample keeps its text
+
+    @classmethod
+    def of(cls, audio: Encoded | None, text: Encoded | None, drop_prob: float, training: bool) -> Presence:
+        """Presence for a head's inputs; raises ConfigError when both modalities are missing."""
+        batch = FusionHead.batch_size(audio, text)
+        ref = (audio if audio is not None else text).pooled  # [B, D]
+        keep_audio, keep_text = modality_keep(batch, audio is not None, text is not None, drop_prob,
+                                              training, ref)  # [B], [B]
+        return cls(batch, ref, keep_audio, keep_text)
+
+
+def zero_removed(x: Tensor, keep: Tensor) -> Tensor:
+    """x [B, D] with the rows of the samples that lost this modality (keep [B] False) set to 0."""
+    return x * keep.unsqueeze(-1).to(x.dtype)  # [B, D]
+
+
+def project_pair(audio: Encoded | None, text: Encoded | None, audio_proj: nn.Module, text_proj: nn.Module,
+                 width: int, presence: Presence) -> tuple[Tensor, Tensor]:
+    """Both pooled embeddings projected to ``width``: a, t [B, width].
+
+    A missing or removed modality gives zeros *after* the projection, so its bias does not leak in.
+    """
+    zeros = presence.ref.new_zeros(presence.batch, width)          # [B, P]
+    a = audio_proj(audio.pooled) if audio is not None else zeros   # [B, P]
+    t = text_proj(text.pooled) if text is not None else zeros      # [B, P]
+    return zero_removed(a, presence.audio), zero_removed(t, presence.text)  # [B, P], [B, P]

@@ -16,7 +16,7 @@ from torch import Tensor
 
 from fusion.components import Encoded
 
-from .base import FusionHead, check_config, mlp, modality_keep, projection
+from .base import FusionHead, Presence, check_config, mlp, project_pair, projection
 
 
 class ConcatHead(FusionHead):
@@ -41,15 +41,9 @@ class ConcatHead(FusionHead):
 
     def forward(self, audio: Encoded | None, text: Encoded | None,
                 targets: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
-        batch = self.batch_size(audio, text)
-        ref = (audio if audio is not None else text).pooled
-        keep_audio, keep_text = modality_keep(batch, audio is not None, text is not None,
-                                              self.config.modality_dropout, self.training, ref)
-        zeros = ref.new_zeros(batch, self.config.proj_dim)  # [B, P]
-        a = self.audio_proj(audio.pooled) if audio is not None else zeros  # [B, P]
-        t = self.text_proj(text.pooled) if text is not None else zeros     # [B, P]
-        a = a * keep_audio.unsqueeze(-1).to(a.dtype)  # [B, P]
-        t = t * keep_text.unsqueeze(-1).to(t.dtype)   # [B, P]
+        presence = Presence.of(audio, text, self.config.modality_dropout, self.training)
+        a, t = project_pair(audio, text, self.audio_proj, self.text_proj, self.config.proj_dim,
+                            presence)  # [B, P], [B, P]
         logits = self.classifier(torch.cat([a, t], dim=-1))  # [B, C]
         self.branch_logits, self.attention = {}, {}
         loss = None if targets is None else self.loss(logits, targets)

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from fusion.components import Encoded
 
-from .base import FusionHead, check_config, mlp, modality_keep, pooled_or_zeros
+from .base import FusionHead, Presence, check_config, mlp, pooled_or_zeros, zero_removed
 
 
 class GatedHead(FusionHead):
@@ -46,19 +46,17 @@ class GatedHead(FusionHead):
 
     def forward(self, audio: Encoded | None, text: Encoded | None,
                 targets: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
-        batch = self.batch_size(audio, text)
-        ref = (audio if audio is not None else text).pooled
-        keep_audio, keep_text = modality_keep(batch, audio is not None, text is not None,
-                                              self.config.modality_dropout, self.training, ref)
+        presence = Presence.of(audio, text, self.config.modality_dropout, self.training)
+        batch, ref = presence.batch, presence.ref
         a = self.audio_norm(pooled_or_zeros(audio, self.audio_dim, batch, ref))  # [B, Da]
         t = self.text_norm(pooled_or_zeros(text, self.text_dim, batch, ref))     # [B, Dt]
-        a = a * keep_audio.unsqueeze(-1).to(a.dtype)  # [B, Da] removed samples -> 0
-        t = t * keep_text.unsqueeze(-1).to(t.dtype)   # [B, Dt]
+        a = zero_removed(a, presence.audio)           # [B, Da] removed samples -> 0
+        t = zero_removed(t, presence.text)            # [B, Dt]
         h_audio = torch.tanh(self.audio_proj(a))      # [B, D]
         h_text = torch.tanh(self.text_proj(t))        # [B, D]
         z = torch.sigmoid(self.gate(torch.cat([a, t], dim=-1)))  # [B, D]
-        z = torch.where(keep_text.unsqueeze(-1), z, torch.ones_like(z))     # [B, D] no text -> audio
-        z = torch.where(keep_audio.unsqueeze(-1), z, torch.zeros_like(z))   # [B, D] no audio -> text
+        z = torch.where(presence.text.unsqueeze(-1), z, torch.ones_like(z))    # [B, D] no text -> audio
+        z = torch.where(presence.audio.unsqueeze(-1), z, torch.zeros_like(z))  # [B, D] no audio -> text
         fused = z * h_audio + (1 - z) * h_text        # [B, D]
         logits = self.classifier(fused)               # [B, C]
         self.branch_logits = {}

@@ -14,7 +14,8 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from fusion.audio import info
@@ -71,6 +72,59 @@ def _unreadable_reason(path: Path, exc: AudioError) -> str:
     except OSError:
         pass
     return exc.reason
+
+
+@dataclass(frozen=True)
+class ParsedName:
+    """What a recipe reads from an audio file's name (and folder): the Utterance fields other than
+    the id (the file stem), the audio (the file) and the duration (its header)."""
+
+    label: str                                  # emotion label, in the words shared by the acted corpora
+    speaker: str                                # speaker id: the unit of speaker-independent folds
+    transcript: str                             # the sentence the file's name stands for
+    extra: dict                                 # corpus-specific fields (gender, intensity, ...)
+
+
+NameParser = Callable[[Path], ParsedName | str]  # a file -> its ParsedName, or the reason to skip it
+
+
+def collect_audio_files(folders: Iterable[Path], parse_name: NameParser, *, suffixes: tuple[str, ...],
+                        expected: str) -> Corpus:
+    """The corpus of the visible files in ``folders`` (folder by folder, each sorted by name).
+
+    Each file is checked in this order, the first failure skipping it with its reason: a suffix in
+    ``suffixes`` (case-insensitive), ``parse_name`` returning a :class:`ParsedName` rather than a
+    reason, a readable header (the duration). Kept files become an Utterance with the stem as id;
+    a second file with the same stem is skipped as a duplicate.
+    """
+    collector = CorpusCollector()
+    for folder in folders:
+        for path in visible_files(folder):
+            _add_audio_file(collector, path, parse_name, suffixes, expected)
+    return collector.corpus()
+
+
+def _add_audio_file(collector: CorpusCollector, path: Path, parse_name: NameParser,
+                    suffixes: tuple[str, ...], expected: str) -> None:
+    if path.suffix.lower() not in suffixes:
+        collector.skip(path, f"not a {'/'.join(suffixes)} file; expected {expected}")
+        return
+    parsed = parse_name(path)
+    if isinstance(parsed, str):
+        collector.skip(path, parsed)
+        return
+    duration = collector.duration(path)
+    if duration is None:
+        return
+    collector.add(Utterance(
+        id=path.stem,
+        audio=path,
+        label=parsed.label,
+        speaker=parsed.speaker,
+        transcript=parsed.transcript,
+        duration=duration,
+        extra=parsed.extra,
+    ), path)
 
 
 def unknown_code(*checks: tuple[str, str, Mapping]) -> str | None:

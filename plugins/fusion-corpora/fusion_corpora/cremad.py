@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import csv
 import re
+from functools import partial
 from pathlib import Path
 
-from fusion.data import Utterance
 from fusion.recipes import Corpus
 
-from .collect import (ANGRY, DISGUST, FEARFUL, HAPPY, NEUTRAL, SAD, CorpusCollector, layout_error,
-                      listing, require_dir, unknown_code, visible_files)
+from .collect import (ANGRY, DISGUST, FEARFUL, HAPPY, NEUTRAL, SAD, ParsedName, collect_audio_files,
+                      layout_error, listing, require_dir, unknown_code)
 
 CORPUS = "cremad"
 EXPECTED = "a folder AudioWAV/ (or the AudioWAV folder itself) with files like 1001_DFA_ANG_XX.wav"
@@ -49,10 +49,8 @@ def prepare_cremad(data_dir: Path) -> Corpus:
     data_dir = require_dir(data_dir, CORPUS, EXPECTED)
     audio_dir = _audio_dir(data_dir)
     genders = _genders(audio_dir.parent / "VideoDemographics.csv")
-    collector = CorpusCollector()
-    for path in visible_files(audio_dir):
-        _add_file(collector, path, genders)
-    return collector.corpus()
+    return collect_audio_files([audio_dir], partial(_parse_name, genders=genders), suffixes=(".wav",),
+                               expected=EXPECTED)
 
 
 def _audio_dir(data_dir: Path) -> Path:
@@ -72,33 +70,18 @@ def _genders(demographics: Path) -> dict[str, str]:
                 for row in csv.DictReader(f) if row.get("ActorID") and row.get("Sex")}
 
 
-def _add_file(collector: CorpusCollector, path: Path, genders: dict[str, str]) -> None:
-    if path.suffix.lower() != ".wav":
-        collector.skip(path, f"not a .wav file; expected {EXPECTED}")
-        return
+def _parse_name(path: Path, genders: dict[str, str]) -> ParsedName | str:
+    """``1001_DFA_ANG_XX.wav`` -> its ParsedName (gender from ``genders`` when known), or the
+    reason to skip the file."""
     m = _NAME.match(path.stem)
     if m is None:
-        collector.skip(path, "file name does not match {actor}_{sentence}_{emotion}_{level}, "
-                             "e.g. 1001_DFA_ANG_XX.wav")
-        return
+        return "file name does not match {actor}_{sentence}_{emotion}_{level}, e.g. 1001_DFA_ANG_XX.wav"
     actor, sentence, emotion, level = m.groups()
     problem = unknown_code(("sentence", sentence, SENTENCES), ("emotion", emotion, EMOTIONS),
                            ("level", level, LEVELS))
     if problem:
-        collector.skip(path, problem)
-        return
-    duration = collector.duration(path)
-    if duration is None:
-        return
+        return problem
     extra = {"sentence": sentence, "intensity": LEVELS[level]}
     if actor in genders:
         extra["gender"] = genders[actor]
-    collector.add(Utterance(
-        id=path.stem,
-        audio=path,
-        label=EMOTIONS[emotion],
-        speaker=actor,
-        transcript=SENTENCES[sentence],
-        duration=duration,
-        extra=extra,
-    ), path)
+    return ParsedName(label=EMOTIONS[emotion], speaker=actor, transcript=SENTENCES[sentence], extra=extra)

@@ -11,11 +11,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from fusion.data import Utterance
 from fusion.recipes import Corpus
 
-from .collect import (ANGRY, BORED, DISGUST, FEARFUL, HAPPY, NEUTRAL, SAD, CorpusCollector, layout_error,
-                      listing, require_dir, unknown_code, visible_files)
+from .collect import (ANGRY, BORED, DISGUST, FEARFUL, HAPPY, NEUTRAL, SAD, ParsedName, collect_audio_files,
+                      layout_error, listing, require_dir, unknown_code)
 
 CORPUS = "emodb"
 EXPECTED = "a folder wav/ (or the wav folder itself) with files like 03a01Fa.wav"
@@ -42,11 +41,7 @@ _NAME = re.compile(r"^(\d\d)([ab]\d\d)([A-Z])([a-z])$")
 def prepare_emodb(data_dir: Path) -> Corpus:
     """Parse EmoDB's wav folder; durations from the file headers."""
     data_dir = require_dir(data_dir, CORPUS, EXPECTED)
-    audio_dir = _audio_dir(data_dir)
-    collector = CorpusCollector()
-    for path in visible_files(audio_dir):
-        _add_file(collector, path)
-    return collector.corpus()
+    return collect_audio_files([_audio_dir(data_dir)], _parse_name, suffixes=(".wav",), expected=EXPECTED)
 
 
 def _audio_dir(data_dir: Path) -> Path:
@@ -57,29 +52,19 @@ def _audio_dir(data_dir: Path) -> Path:
     raise layout_error(CORPUS, data_dir, EXPECTED, listing(data_dir))
 
 
-def _add_file(collector: CorpusCollector, path: Path) -> None:
-    if path.suffix.lower() != ".wav":
-        collector.skip(path, f"not a .wav file; expected {EXPECTED}")
-        return
+def _parse_name(path: Path) -> ParsedName | str:
+    """``03a01Fa.wav`` -> its ParsedName, or the reason to skip the file."""
     m = _NAME.match(path.stem)
     if m is None:
-        collector.skip(path, "file name does not match {speaker}{text}{emotion}{version}, e.g. 03a01Fa.wav")
-        return
+        return "file name does not match {speaker}{text}{emotion}{version}, e.g. 03a01Fa.wav"
     speaker, text, emotion, version = m.groups()
     problem = unknown_code(("speaker", speaker, SPEAKERS), ("text", text, SENTENCES),
                            ("emotion", emotion, EMOTIONS))
     if problem:
-        collector.skip(path, problem)
-        return
-    duration = collector.duration(path)
-    if duration is None:
-        return
-    collector.add(Utterance(
-        id=path.stem,
-        audio=path,
+        return problem
+    return ParsedName(
         label=EMOTIONS[emotion],
         speaker=speaker,
         transcript=SENTENCES[text],
-        duration=duration,
         extra={"text": text, "version": version, "gender": SPEAKERS[speaker]},
-    ), path)
+    )

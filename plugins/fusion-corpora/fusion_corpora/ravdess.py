@@ -14,11 +14,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from fusion.data import Utterance
 from fusion.recipes import Corpus
 
-from .collect import (ANGRY, CALM, DISGUST, FEARFUL, HAPPY, NEUTRAL, SAD, SURPRISED, CorpusCollector,
-                      layout_error, listing, require_dir, unknown_code, visible_files)
+from .collect import (ANGRY, CALM, DISGUST, FEARFUL, HAPPY, NEUTRAL, SAD, SURPRISED, ParsedName,
+                      collect_audio_files, layout_error, listing, require_dir, unknown_code)
 
 CORPUS = "ravdess"
 EXPECTED = "Actor_XX folders with 03-01-EE-II-SS-RR-AA.wav|.flac files"
@@ -37,12 +36,7 @@ _ACTOR_DIR = re.compile(r"^Actor_\d\d$")
 def prepare_ravdess(data_dir: Path) -> Corpus:
     """Parse RAVDESS speech (``.wav`` or ``.flac``); durations from the file headers."""
     data_dir = require_dir(data_dir, CORPUS, EXPECTED)
-    actor_dirs = _actor_dirs(data_dir)
-    collector = CorpusCollector()
-    for folder in actor_dirs:
-        for path in visible_files(folder):
-            _add_file(collector, path)
-    return collector.corpus()
+    return collect_audio_files(_actor_dirs(data_dir), _parse_name, suffixes=AUDIO_SUFFIXES, expected=EXPECTED)
 
 
 def _actor_dirs(data_dir: Path) -> list[Path]:
@@ -56,42 +50,29 @@ def _actor_dirs(data_dir: Path) -> list[Path]:
     raise layout_error(CORPUS, data_dir, EXPECTED, listing(data_dir))
 
 
-def _add_file(collector: CorpusCollector, path: Path) -> None:
-    if path.suffix.lower() not in AUDIO_SUFFIXES:
-        collector.skip(path, f"not a {'/'.join(AUDIO_SUFFIXES)} file; expected {EXPECTED}")
-        return
+def _parse_name(path: Path) -> ParsedName | str:
+    """``03-01-EE-II-SS-RR-AA`` -> its ParsedName, or the reason to skip the file."""
     m = _NAME.match(path.stem)
     if m is None:
-        collector.skip(path, f"file name does not match 03-01-EE-II-SS-RR-AA ({EXPECTED})")
-        return
+        return f"file name does not match 03-01-EE-II-SS-RR-AA ({EXPECTED})"
     modality, channel, emotion, intensity, statement, repetition, actor = m.groups()
     if modality != "03":
-        collector.skip(path, f"modality {modality} is not audio-only (03)")
-        return
+        return f"modality {modality} is not audio-only (03)"
     if channel != "01":
         what = "song" if channel == "02" else f"unknown vocal channel {channel}"
-        collector.skip(path, f"{what}: the recipe covers speech (vocal channel 01) only")
-        return
+        return f"{what}: the recipe covers speech (vocal channel 01) only"
     problem = unknown_code(("emotion", emotion, EMOTIONS), ("intensity", intensity, INTENSITIES),
                            ("statement", statement, STATEMENTS), ("actor", actor, ACTORS))
     if problem:
-        collector.skip(path, problem)
-        return
-    duration = collector.duration(path)
-    if duration is None:
-        return
-    collector.add(Utterance(
-        id=path.stem,
-        audio=path,
+        return problem
+    return ParsedName(
         label=EMOTIONS[emotion],
         speaker=actor,
         transcript=STATEMENTS[statement],
-        duration=duration,
         extra={
             "intensity": INTENSITIES[intensity],
             "statement": statement,
             "repetition": int(repetition),
             "gender": "male" if int(actor) % 2 else "female",
         },
-    ), path)
-
+    )

@@ -23,11 +23,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from fusion.data import Utterance
 from fusion.recipes import Corpus
 
-from .collect import (ANGRY, DISGUST, FEARFUL, HAPPY, NEUTRAL, SAD, SURPRISED, CorpusCollector,
-                      layout_error, listing, require_dir, visible_files)
+from .collect import (ANGRY, DISGUST, FEARFUL, HAPPY, NEUTRAL, SAD, SURPRISED, ParsedName,
+                      collect_audio_files, layout_error, listing, require_dir)
 
 CORPUS = "tess"
 EXPECTED = "folders like OAF_angry/ and YAF_pleasant_surprised/ holding files like OAF_back_angry.wav"
@@ -55,21 +54,15 @@ def prepare_tess(data_dir: Path) -> Corpus:
                      if p.is_dir() and not p.name.startswith(".") and _FOLDER.match(p.name))
     if not folders:
         raise layout_error(CORPUS, data_dir, EXPECTED, listing(data_dir))
-    collector = CorpusCollector()
-    for folder in folders:
-        for path in visible_files(folder):
-            _add_file(collector, path)
-    return collector.corpus()
+    return collect_audio_files(folders, _parse_name, suffixes=(".wav",), expected=EXPECTED)
 
 
 def _emotion_of(text: str) -> str | None:
     return EMOTIONS.get(text.lower().replace(" ", "_").replace("-", "_"))
 
 
-def _add_file(collector: CorpusCollector, path: Path) -> None:
-    if path.suffix.lower() != ".wav":
-        collector.skip(path, f"not a .wav file; expected {EXPECTED}")
-        return
+def _parse_name(path: Path) -> ParsedName | str:
+    """``OAF_angry/OAF_back_angry.wav`` -> its ParsedName, or the reason to skip the file."""
     folder_speaker, folder_emotion = _FOLDER.match(path.parent.name).groups()
     folder_label = _emotion_of(folder_emotion)
     stem = _PLEASANT.sub("_ps", path.stem)
@@ -77,26 +70,13 @@ def _add_file(collector: CorpusCollector, path: Path) -> None:
     file_label = _emotion_of(tokens[-1]) if len(tokens) >= 2 else None
     label = file_label or folder_label
     if label is None:
-        collector.skip(path, f"no emotion in the file name or the folder name; valid: {', '.join(sorted(EMOTIONS))}")
-        return
+        return f"no emotion in the file name or the folder name; valid: {', '.join(sorted(EMOTIONS))}"
     speaker = tokens[0].upper() if tokens[0].upper() in SPEAKERS else folder_speaker.upper()
     word_tokens = tokens[1:-1] if file_label else tokens[1:]
     if not word_tokens:
-        collector.skip(path, "file name has no word; expected {speaker}_{word}_{emotion}.wav")
-        return
+        return "file name has no word; expected {speaker}_{word}_{emotion}.wav"
     word = "_".join(word_tokens).lower()
-    duration = collector.duration(path)
-    if duration is None:
-        return
     extra = {"word": word, "age_group": SPEAKERS[speaker]}
     if folder_label is not None and folder_label != label:
         extra["folder_label"] = folder_label
-    collector.add(Utterance(
-        id=path.stem,
-        audio=path,
-        label=label,
-        speaker=speaker,
-        transcript=f"Say the word {word}",
-        duration=duration,
-        extra=extra,
-    ), path)
+    return ParsedName(label=label, speaker=speaker, transcript=f"Say the word {word}", extra=extra)
