@@ -21,7 +21,7 @@ from .data import folds_from_groups, make_folds, manifest_hash
 from .errors import ConfigError
 from .experiment import ExperimentConfig, prepare_inputs
 from .model import EmotionModel
-from .recipes import dataset_protocol, prepare_dataset
+from .recipes import Corpus, dataset_protocol, prepare_dataset
 from .training.device import resolve_runtime
 from .training.metrics import bootstrap_difference, classification_metrics
 from .training.trainer import predict_proba, seed_everything, train
@@ -44,11 +44,34 @@ def versions() -> dict:
     return v
 
 
+def component_versions(cfg: ExperimentConfig) -> dict:
+    """role -> {name, plugin, distribution, version} of every component the run uses."""
+    from .plugins import get_component, plugin_report
+
+    used = {"dataset": ("dataset", cfg.dataset)}
+    if cfg.needs_audio:
+        used["acoustic_encoder"] = ("acoustic_encoder", cfg.acoustic_encoder)
+    if cfg.needs_text:
+        used.update(text_encoder=("text_encoder", cfg.text_encoder), transcriber=("transcriber", cfg.transcriber))
+    if "fused" in cfg.modes:
+        used["head"] = ("fusion_head", cfg.head)
+    if any(m != "fused" for m in cfg.modes):
+        used["unimodal_head"] = ("fusion_head", "unimodal")
+    plugins = {row["name"]: row for row in plugin_report()}
+    out = {}
+    for role, (kind, name) in used.items():
+        component = get_component(kind, name)
+        row = plugins.get(component.plugin, {})
+        out[role] = {"name": component.name, "plugin": component.plugin,
+                     "distribution": row.get("distribution", "?"), "version": row.get("version", "?")}
+    return out
+
+
 def load_corpus(cfg: ExperimentConfig):
     utts = prepare_dataset(cfg.dataset, cfg.data_dir, **cfg.recipe_options)
     if cfg.speakers:
         keep = set(cfg.speakers)
-        utts = [u for u in utts if u.speaker in keep]
+        utts = Corpus([u for u in utts if u.speaker in keep], utts.skipped)  # skipped files stay reported
         if not utts:
             raise ConfigError(f"no utterances for speakers {sorted(keep)}")
     return utts
@@ -118,8 +141,8 @@ def run_ablation(cfg: ExperimentConfig, out_dir: str | Path, *,
     results = aggregate(cfg, runs_dir, labels, folds)
     results.update(
         dataset=cfg.dataset, protocol=protocol, config=cfg.to_dict(), versions=versions(),
-        manifest_hash=manifest_hash(utts), n_utterances=len(utts), excluded=inputs.excluded,
-        cache=inputs.stats, wall_time_s=round(time.perf_counter() - start, 2),
+        components=component_versions(cfg), manifest_hash=manifest_hash(utts), n_utterances=len(utts),
+        excluded=inputs.excluded, cache=inputs.stats, wall_time_s=round(time.perf_counter() - start, 2),
         folds=[{"fold": f.index, "test": list(f.test_groups)} for f in folds],
     )
     atomic_write_json(out / "results.json", results)

@@ -10,6 +10,7 @@ not audio / corrupt    ``AudioDecodeError`` (soundfile's reason included)
 zero samples           ``EmptyAudioError``
 shorter than minimum   ``AudioTooShortError`` (``min_duration``, 0.1 s default)
 NaN / Inf samples      ``NonFiniteAudioError``
+samples beyond 1e10    ``AudioDecodeError`` (garbage float data: features would overflow)
 all digital silence    warning (``on_silence="warn"``, default), or
                        ``SilentAudioError`` (``"error"``), or nothing (``"ignore"``)
 stereo / 5.1           averaged to mono
@@ -43,6 +44,10 @@ from .errors import (
 TARGET_SR = 16000
 MIN_DURATION = 0.1        # seconds; shorter clips carry too little for any encoder
 SILENCE_PEAK = 1e-5       # peak |amplitude| at or below which a clip counts as digital silence
+# Peak |amplitude| above which samples are garbage, not audio (float audio is nominally in [-1, 1];
+# even raw int32 values passed as floats stay below it). Spectral features of larger values
+# overflow float32 to Inf/NaN.
+MAX_PEAK = 1e10
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".mp3")
 # Largest denominator of the resampling ratio: torchaudio's sinc kernel grows with the reduced
 # ratio, so a rate coprime with 16 kHz (e.g. 37813 Hz) would take minutes and gigabytes. The
@@ -74,6 +79,8 @@ def info(path: str | os.PathLike) -> AudioInfo:
     try:
         i = sf.info(str(path))
     except Exception as exc:
+        if path.stat().st_size == 0:
+            raise EmptyAudioError("empty file (0 bytes)", path) from exc
         raise AudioDecodeError(f"not a readable audio file ({_short(exc)})", path) from exc
     return AudioInfo(str(path), int(i.samplerate), int(i.channels), int(i.frames))
 
@@ -211,12 +218,15 @@ def validate(
     if not np.isfinite(wav).all():
         bad = int((~np.isfinite(wav)).sum())
         raise NonFiniteAudioError(f"audio contains {bad} NaN/Inf samples", where)
+    peak = float(np.abs(wav).max())
+    if peak > MAX_PEAK:
+        raise AudioDecodeError(f"sample magnitude {peak:.3g} is far outside [-1, 1] (garbage float data)", where)
     duration = wav.size / orig_sr
     if duration < min_duration:
         raise AudioTooShortError(
             f"audio is {duration:.3f} s long, shorter than the minimum {min_duration} s", where
         )
-    if float(np.abs(wav).max()) <= SILENCE_PEAK:
+    if peak <= SILENCE_PEAK:
         if on_silence == "error":
             raise SilentAudioError("audio is silent (all samples ~0)", where)
         if on_silence == "warn":

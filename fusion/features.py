@@ -19,6 +19,7 @@ from .cache import Cache, file_hash, make_key
 from .components import AcousticEncoder, TextEncoder
 from .data import Utterance
 from .errors import FusionError
+from .plugins import component_failures
 
 
 @dataclass
@@ -51,7 +52,8 @@ def acoustic_features(utterances: Sequence[Utterance], encoder: AcousticEncoder,
             feats = cache.get_tensor(key)
             if feats is None:
                 wav = audio_io.load(u.audio, target_sr=encoder.sample_rate, on_silence="ignore")
-                feats = encoder.featurize(torch.from_numpy(wav))  # [T, ...]
+                with component_failures("acoustic_encoder", encoder, str(u.audio)):
+                    feats = encoder.featurize(torch.from_numpy(wav))  # [T, ...]
                 cache.put_tensor(key, feats)
                 out.computed += 1
             else:
@@ -80,19 +82,22 @@ def text_features(utterances: Sequence[Utterance], transcripts: dict[str, str], 
     was_training = encoder.training
     encoder.eval()
     for u in utterances:
-        if u.id not in transcripts:
-            out.errors[u.id] = f"utterance {u.id!r} has no transcript"
-        else:
+        try:
+            if u.id not in transcripts:
+                raise FusionError(f"utterance {u.id!r} has no transcript")
             text = transcripts[u.id]
             key = make_key("text", hashlib.sha256(text.encode("utf-8")).hexdigest(), ident)
             feats = cache.get_tensor(key)
             if feats is None:
-                feats = encoder.featurize(text)  # [T, ...]
+                with component_failures("text_encoder", encoder, f"the transcript of {u.id!r}"):
+                    feats = encoder.featurize(text)  # [T, ...]
                 cache.put_tensor(key, feats)
                 out.computed += 1
             else:
                 out.cached += 1
             out.features[u.id] = feats
+        except FusionError as exc:
+            out.errors[u.id] = str(exc)
         if bar is not None:
             bar.update(1)
     if bar is not None:

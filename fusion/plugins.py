@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
-from .errors import DuplicateComponentError, FusionError, UnknownComponentError
+from .errors import DuplicateComponentError, FusionError, PluginError, UnknownComponentError
 from .registry import KINDS, Component, Registry, make_register
 
 ENTRY_POINT_GROUP = "fusion"
@@ -179,6 +180,29 @@ def get_component(kind: str, name: str) -> Component:
     if kind not in KINDS:
         raise UnknownComponentError("component kind", kind, KINDS)
     return registries()[kind].get(name)
+
+
+def describe_component(kind: str, component: Any) -> str:
+    """"acoustic encoder 'cnn' from plugin 'acoustic'" for a built component (its plugin if registered)."""
+    name = getattr(component, "name", "") or type(component).__name__
+    what = f"{kind.replace('_', ' ')} {name!r}"
+    try:
+        return f"{what} from plugin {get_component(kind, name).plugin!r}"
+    except FusionError:  # built directly, not through the registry
+        return what
+
+
+@contextmanager
+def component_failures(kind: str, component: Any, where: str):
+    """Turn an unexpected exception inside a component (a plugin bug) into a PluginError naming the
+    component, its plugin and ``where`` (the input); FusionErrors pass through unchanged."""
+    try:
+        yield
+    except FusionError:
+        raise
+    except Exception as exc:
+        raise PluginError(f"{describe_component(kind, component)} failed on {where}: "
+                          f"{type(exc).__name__}: {exc}") from exc
 
 
 def plugin_report() -> list[dict]:

@@ -127,6 +127,7 @@ def transcribe_utterances(
 ) -> TranscriptionReport:
     """Transcribe every utterance (cache first). Bad inputs are reported, never dropped silently."""
     from . import audio as audio_io
+    from .plugins import describe_component
 
     cache = cache if cache is not None else Cache("transcripts")
     report = TranscriptionReport({}, {})
@@ -171,7 +172,8 @@ def transcribe_utterances(
                 texts = transcriber.transcribe_batch(wavs, 16000)
             except Exception as exc:
                 for u, _ in ok:
-                    report.errors[u.id] = f"transcriber {transcriber.name!r} failed: {type(exc).__name__}: {exc}"
+                    report.errors[u.id] = (f"{describe_component('transcriber', transcriber)} failed: "
+                                           f"{type(exc).__name__}: {exc}")
                 texts = []
             for (u, key), text in zip(ok, texts):
                 cache.put_json(key, {"text": text, "id": u.id})

@@ -170,7 +170,7 @@ def evaluate(model_dir, dataset, data_dir, split, label_map, as_json, device, th
     m = evaluate_model_dir(model_dir, dataset, data_dir, split=split, label_map=mapping,
                            progress=_progress(), log=_log, device=device)
     if as_json:
-        keys = ("ua", "wa", "macro_f1", "weighted_f1", "n", "labels", "confusion", "per_class_recall")
+        keys = ("ua", "wa", "macro_f1", "weighted_f1", "n", "labels", "confusion", "per_class_recall", "excluded")
         click.echo(json.dumps({k: m[k] for k in keys}))
         return
     click.echo(f"n={m['n']}  UA {100 * m['ua']:.1f}  WA {100 * m['wa']:.1f}  macro-F1 {100 * m['macro_f1']:.1f}"

@@ -30,6 +30,7 @@ from ..cache import Cache
 from ..data import Utterance
 from ..errors import ConfigError, FusionError, UnknownComponentError
 from ..model import EmotionModel
+from ..plugins import component_failures
 from ..registry import make_config
 from ..training.trainer import collate
 from ..transcripts import transcribe_utterances, transcript_key
@@ -258,11 +259,13 @@ class Predictor:
         audio_feats = text_feats = None
         if acoustic is not None:
             wav = audio_io.resample(wav, SR, acoustic.sample_rate)
-            audio_feats = acoustic.featurize(torch.from_numpy(np.ascontiguousarray(wav)))  # [Ta, ...]
+            with component_failures("acoustic_encoder", acoustic, "this input"):
+                audio_feats = acoustic.featurize(torch.from_numpy(np.ascontiguousarray(wav)))  # [Ta, ...]
         if text_encoder is not None:
             if text is None:
                 raise FusionError("no transcript")
-            text_feats = text_encoder.featurize(text)  # [Tt, ...]
+            with component_failures("text_encoder", text_encoder, "its transcript"):
+                text_feats = text_encoder.featurize(text)  # [Tt, ...]
         return audio_feats, text_feats
 
     @torch.no_grad()

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from ..cache import atomic_write_json, atomic_write_text
-from ..data import train_val_split
+from ..data import manifest_hash, train_val_split
 from ..errors import CheckpointError, DatasetError, LabelMismatchError
 from ..experiment import ExperimentConfig, prepare_inputs
 from ..model import EmotionModel, ModelConfig
@@ -37,7 +37,11 @@ def _write_dir_atomically(out_dir: Path, write: Callable[[Path], None]) -> None:
             old = out_dir.with_name(f".{out_dir.name}.old")
             shutil.rmtree(old, ignore_errors=True)
             os.replace(out_dir, old)
-            os.replace(tmp, out_dir)
+            try:
+                os.replace(tmp, out_dir)
+            except BaseException:
+                os.replace(old, out_dir)  # put the previous directory back
+                raise
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, out_dir)
@@ -62,7 +66,7 @@ def train_model_dir(cfg: ExperimentConfig, out_dir: str | Path, progress=None,
 
 def _train_model_dir(cfg: ExperimentConfig, out_dir: str | Path, ctx: distributed.RankContext,
                      runtime: Runtime, progress, log: Callable[[str], None]) -> dict:
-    from ..ablation import load_corpus, versions
+    from ..ablation import component_versions, load_corpus, versions
     from ..recipes import dataset_protocol
 
     mode = cfg.modes[0]
@@ -100,7 +104,9 @@ def _train_model_dir(cfg: ExperimentConfig, out_dir: str | Path, ctx: distribute
         torch.save(model.checkpoint(), buf)
         (d / "model.pt").write_bytes(buf.getvalue())
         atomic_write_text(d / "config.toml", cfg.to_toml())
-        atomic_write_json(d / "model.json", {"model": model.config.to_dict(), "versions": versions()})
+        atomic_write_json(d / "model.json", {"model": model.config.to_dict(), "versions": versions(),
+                                             "components": component_versions(cfg),
+                                             "manifest_hash": manifest_hash(utts)})
         atomic_write_json(d / "metrics.json", metrics)
         atomic_write_json(d / "curve.json", result.curve)
 
@@ -125,10 +131,11 @@ def experiment_for(model_config: ModelConfig, dataset: str, data_dir) -> Experim
 def evaluate_model_dir(model_dir, dataset: str, data_dir=None, split: str | None = None,
                        label_map: dict | None = None, progress=None, log: Callable[[str], None] = print,
                        device: str | None = None) -> dict:
-    from ..recipes import prepare_dataset
+    from ..recipes import Corpus, prepare_dataset
 
     model = EmotionModel.load(model_dir).to(select_device(device))
-    utts = list(prepare_dataset(dataset, data_dir))
+    corpus = prepare_dataset(dataset, data_dir)
+    utts = list(corpus)
     if split:
         available = sorted({str(u.split) for u in utts})
         utts = [u for u in utts if u.split == split]
@@ -145,7 +152,7 @@ def evaluate_model_dir(model_dir, dataset: str, data_dir=None, split: str | None
                                  f"(model labels: {', '.join(model.labels)}); pass --label-map "
                                  f"CORPUS_LABEL=MODEL_LABEL,...")
     cfg = experiment_for(model.config, dataset, data_dir)
-    inputs = prepare_inputs(cfg, utts, model.labels, progress=progress, log=log)
+    inputs = prepare_inputs(cfg, Corpus(utts, corpus.skipped), model.labels, progress=progress, log=log)
     if inputs.excluded:
         log(f"warning: {len(inputs.excluded)} utterance(s) could not be scored: "
             + "; ".join(f"{k}: {v}" for k, v in list(inputs.excluded.items())[:5]))

@@ -130,7 +130,8 @@ def _add_row(collector: CorpusCollector, base: Path, where: str, row: dict) -> N
     if not audio.is_absolute():
         audio = base / audio
     if not audio.is_file():
-        collector.skip(audio, f"audio file not found (listed at {where})")
+        problem = "is a directory, not an audio file" if audio.is_dir() else "audio file not found"
+        collector.skip(audio, f"{problem} (listed at {where})")
         return
     duration = collector.duration(audio)
     if duration is None:
