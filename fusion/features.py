@@ -34,73 +34,78 @@ def _progress(progress: Callable | None, total: int, desc: str):
     return progress(total=total, desc=desc) if progress and total else None
 
 
+def _featurize_all(utterances: Sequence[Utterance], encoder, desc: str, cache: Cache | None,
+                   progress: Callable | None, key_and_compute: Callable) -> FeatureSet:
+    """The shared loop: per utterance, look up the cache by ``key_and_compute(u) -> (key, compute)``,
+    else compute and store; a FusionError (bad audio, missing transcript, failing component) is
+    recorded against the utterance, never dropped."""
+    cache = cache if cache is not None else Cache("features")
+    out = FeatureSet()
+    bar = _progress(progress, len(utterances), desc)
+    was_training = encoder.training
+    encoder.eval()
+    try:
+        for u in utterances:
+            try:
+                key, compute = key_and_compute(u)
+                feats = cache.get_tensor(key)
+                if feats is None:
+                    feats = compute()  # [T, ...]
+                    cache.put_tensor(key, feats)
+                    out.computed += 1
+                else:
+                    out.cached += 1
+                out.features[u.id] = feats
+            except FusionError as exc:
+                out.errors[u.id] = str(exc)
+            except OSError as exc:
+                out.errors[u.id] = f"{u.audio}: {exc.strerror or exc}"
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+        encoder.train(was_training)
+    return out
+
+
 @torch.no_grad()
 def acoustic_features(utterances: Sequence[Utterance], encoder: AcousticEncoder, cache: Cache | None = None,
                       progress: Callable | None = None) -> FeatureSet:
     """encoder.featurize(decoded 16 kHz audio) for every utterance; bad audio -> errors (not dropped)."""
-    cache = cache if cache is not None else Cache("features")
     ident = encoder.featurize_key()
-    out = FeatureSet()
-    bar = _progress(progress, len(utterances), f"features ({encoder.name})")
-    was_training = encoder.training
-    encoder.eval()
-    for u in utterances:
-        try:
-            if u.audio is None:
-                raise FusionError(f"utterance {u.id!r} has no audio file")
-            key = make_key("acoustic", file_hash(u.audio), ident)
-            feats = cache.get_tensor(key)
-            if feats is None:
-                wav = audio_io.load(u.audio, target_sr=encoder.sample_rate, on_silence="ignore")
-                with component_failures("acoustic_encoder", encoder, str(u.audio)):
-                    feats = encoder.featurize(torch.from_numpy(wav))  # [T, ...]
-                cache.put_tensor(key, feats)
-                out.computed += 1
-            else:
-                out.cached += 1
-            out.features[u.id] = feats
-        except FusionError as exc:
-            out.errors[u.id] = str(exc)
-        except OSError as exc:
-            out.errors[u.id] = f"{u.audio}: {exc.strerror or exc}"
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
-    encoder.train(was_training)
-    return out
+
+    def key_and_compute(u: Utterance):
+        if u.audio is None:
+            raise FusionError(f"utterance {u.id!r} has no audio file")
+
+        def compute():
+            wav = audio_io.load(u.audio, target_sr=encoder.sample_rate, on_silence="ignore")  # [S]
+            with component_failures("acoustic_encoder", encoder, str(u.audio)):
+                return encoder.featurize(torch.from_numpy(wav))                           # [T, ...]
+
+        return make_key("acoustic", file_hash(u.audio), ident), compute
+
+    return _featurize_all(utterances, encoder, f"features ({encoder.name})", cache, progress,
+                          key_and_compute)
 
 
 @torch.no_grad()
 def text_features(utterances: Sequence[Utterance], transcripts: dict[str, str], encoder: TextEncoder,
                   cache: Cache | None = None, progress: Callable | None = None) -> FeatureSet:
     """encoder.featurize(transcript) for every utterance that has a transcript."""
-    cache = cache if cache is not None else Cache("features")
     ident = encoder.featurize_key()
-    out = FeatureSet()
-    bar = _progress(progress, len(utterances), f"text features ({encoder.name})")
-    was_training = encoder.training
-    encoder.eval()
-    for u in utterances:
-        try:
-            if u.id not in transcripts:
-                raise FusionError(f"utterance {u.id!r} has no transcript")
-            text = transcripts[u.id]
-            key = make_key("text", hashlib.sha256(text.encode("utf-8")).hexdigest(), ident)
-            feats = cache.get_tensor(key)
-            if feats is None:
-                with component_failures("text_encoder", encoder, f"the transcript of {u.id!r}"):
-                    feats = encoder.featurize(text)  # [T, ...]
-                cache.put_tensor(key, feats)
-                out.computed += 1
-            else:
-                out.cached += 1
-            out.features[u.id] = feats
-        except FusionError as exc:
-            out.errors[u.id] = str(exc)
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
-    encoder.train(was_training)
-    return out
+
+    def key_and_compute(u: Utterance):
+        if u.id not in transcripts:
+            raise FusionError(f"utterance {u.id!r} has no transcript")
+        text = transcripts[u.id]
+
+        def compute():
+            with component_failures("text_encoder", encoder, f"the transcript of {u.id!r}"):
+                return encoder.featurize(text)                                             # [T, ...]
+
+        return make_key("text", hashlib.sha256(text.encode("utf-8")).hexdigest(), ident), compute
+
+    return _featurize_all(utterances, encoder, f"text features ({encoder.name})", cache, progress,
+                          key_and_compute)
