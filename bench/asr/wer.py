@@ -89,6 +89,16 @@ def run_transcriber(label: str, name: str, config: dict, clips: list, cache_root
     }
 
 
+def markdown_table(report: dict) -> str:
+    """The README table for a report (bench/render_results.py copies it)."""
+    lines = [f"{report['clips']} clips of RAVDESS, gold statements as reference, {report['threads']} thread(s).", "",
+             "| transcriber | WER | clips/s | 2nd pass from cache |", "|---|---|---|---|"]
+    for r in report["runs"]:
+        lines.append(f"| {r['transcriber']} | {100 * r['wer']:.1f}% | {r['clips_per_s']:.2f} | "
+                     f"{r['second_pass_from_cache']}/{r['clips']} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=int, default=40, help="number of RAVDESS clips (960 = all)")
@@ -120,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
               "torch": torch.__version__, "cpu_count": os.cpu_count(), "runs": runs}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    args.output.with_suffix(".md").write_text(markdown_table(report))
 
     header = f"{'transcriber':32} {'WER':>6} {'clips/s':>8} {'load s':>7} {'2nd pass':>9} {'cached':>7}"
     print(header)
