@@ -99,7 +99,7 @@ def prepare_paired(data_dir: Path, test_actors: tuple[str, ...] | list[str] | st
             raise DatasetError(f"dataset {DATASET!r}: {data_dir} needs a 'ravdess' and a 'meld' folder "
                                f"(e.g. ../shared/data); {data_dir / sub} is missing")
     ravdess = prepare_dataset("ravdess", data_dir / "ravdess")
-    meld = prepare_dataset("meld", data_dir / "meld", with_audio=False, context=0)
+    meld = prepare_dataset("meld", data_dir / "meld", with_audio=False)
     skipped = [*ravdess.skipped, *meld.skipped]
     clips = []
     for clip in ravdess:
