@@ -22,7 +22,7 @@ def test_class_level_flags():
 
 
 @pytest.mark.parametrize("modality", ["audio", "text"])
-@pytest.mark.parametrize("pool", ["attention", "mean", "encoder"])
+@pytest.mark.parametrize("pool", ["attention", "mean", "encoder", "stats"])
 def test_shapes_masks_and_batch_of_one(synth, modality, pool):
     head = make(synth, modality, pool=pool)
     audio, text = synth.pair(batch=3)
@@ -41,7 +41,7 @@ def test_shapes_masks_and_batch_of_one(synth, modality, pool):
 def test_encoder_pooling_uses_pooled_and_the_others_use_seq(synth):
     audio, _ = synth.pair()
     other_pooled = Encoded(audio.seq, audio.mask, torch.randn_like(audio.pooled))
-    for pool, pooled_matters in (("encoder", True), ("attention", False), ("mean", False)):
+    for pool, pooled_matters in (("encoder", True), ("attention", False), ("mean", False), ("stats", False)):
         head = make(synth, pool=pool)
         same = torch.allclose(head(audio, None)[0], head(other_pooled, None)[0])
         assert same is not pooled_matters, pool
@@ -67,6 +67,18 @@ def test_unknown_pool_lists_choices(synth):
         make(synth, pool="max")
 
 
+def test_stats_pooling_is_the_masked_mean_and_std():
+    from fusion.heads.unimodal import StatisticsPooling
+
+    seq = torch.tensor([[[1.0, 2.0], [3.0, 6.0], [50.0, 50.0]], [[4.0, -1.0], [0.0, 0.0], [0.0, 0.0]]])  # [2, 3, 2]
+    mask = torch.tensor([[True, True, False], [True, False, False]])
+    out = StatisticsPooling(eps=0.0)(seq, mask)
+    expected = torch.tensor([[2.0, 4.0, 1.0, 2.0], [4.0, -1.0, 0.0, 0.0]])  # [mean | population std]
+    torch.testing.assert_close(out, expected)
+    head = UnimodalHead(UnimodalHead.Config(pool="stats"), 2, None, 3)
+    assert head.branch.classifier[0].normalized_shape == (4,)  # the MLP sees [mean, std]
+
+
 @pytest.mark.parametrize("modality", ["audio", "text"])
 def test_learns_from_its_modality(synth, train, modality):
     torch.manual_seed(0)
@@ -75,3 +87,22 @@ def test_learns_from_its_modality(synth, train, modality):
     args = (audio, None) if modality == "audio" else (None, text)
     losses = train(head, *args, audio_bit if modality == "audio" else text_bit, steps=30)
     assert losses[-1] < 0.3 * losses[0], losses
+
+
+def test_batch_norm_standardises_each_dimension_and_accepts_a_batch_of_one(synth):
+    head = make(synth, pool="mean", norm="batch").train()
+    norm = head.branch.classifier[0]
+    assert isinstance(norm, torch.nn.BatchNorm1d)
+    audio, _ = synth.pair(batch=8)
+    scaled = Encoded(audio.seq * 1000.0 + 5.0, audio.mask, audio.pooled)
+    inner = {}
+    norm.register_forward_hook(lambda mod, inp, out: inner.__setitem__("out", out))
+    head(scaled, None)
+    torch.testing.assert_close(inner["out"].mean(0), torch.zeros(synth.audio_dim), atol=1e-4, rtol=0)
+    running = norm.running_mean.clone()
+    one = Encoded(audio.seq[:1], audio.mask[:1], audio.pooled[:1])
+    logits, loss = head(one, None, torch.tensor([0]))     # training batch of one: running stats unchanged
+    assert logits.shape == (1, synth.num_classes) and torch.isfinite(loss)
+    assert torch.equal(norm.running_mean, running)
+    with pytest.raises(ConfigError, match="unknown norm 'group'.*layer, batch"):
+        make(synth, norm="group")

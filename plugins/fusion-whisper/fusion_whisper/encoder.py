@@ -3,9 +3,12 @@
 * ``featurize(wav)`` (frozen, cached): every layer's hidden states ``[T, L+1, D]`` in float16
   (see :mod:`fusion_whisper.hidden_states` for the layout), or with ``finetune_layers = k > 0``
   only the state entering the top k blocks ``[T, D]``.
-* ``forward(feats, lengths)`` (trained): a softmax-weighted average over the layers (or the
-  top k Whisper blocks, copied from the checkpoint as real parameters, with key-padding masks),
-  an optional projection, then masked-mean or attention pooling.
+* ``forward(feats, lengths)`` (trained): in training only, frame augmentation of the cached
+  states (:mod:`fusion_whisper.frame_augment`); a softmax-weighted average over the layers, or
+  their concatenation (or the top k Whisper blocks, copied from the checkpoint as real
+  parameters, with key-padding masks); optionally each dimension standardised over the valid
+  frames (:mod:`fusion_whisper.frame_norm`); an optional projection, then masked-mean or
+  attention pooling.
 
 The Whisper model itself is never a submodule: it is fetched from the per-process checkpoint
 cache when featurizing, so ``state_dict()`` holds only the trainable parts.
@@ -24,8 +27,11 @@ from fusion.components import AcousticEncoder, Encoded, lengths_to_mask, masked_
 from fusion.errors import CheckpointError, ConfigError
 
 from . import checkpoint, hidden_states
+from .frame_augment import FrameAugment
+from .frame_norm import MaskedBatchNorm
 
 POOLINGS = ("mean", "attention")
+LAYER_MIXES = ("weighted", "concat")
 WHERE = "acoustic encoder 'whisper-encoder'"
 FEATURE_LAYOUT = "stacked-float16-v2"  # bump when featurize's output format changes
 
@@ -42,9 +48,14 @@ class WhisperEncoder(AcousticEncoder):
         finetune_layers: int = 0       # k > 0: train copies of the top k blocks (+ ln_post) on cached states
         normalize_layers: bool = True  # layer-norm (no affine) each layer before the weighted average (cached)
         frame_stride: int = 4          # average every n 20-ms frames in featurize (k = 0 only): 4 -> 80 ms
+        layer_mix: str = "weighted"    # k = 0: "weighted" (softmax weights, D) | "concat" (every layer, (L+1)*D)
+        standardize: bool = True       # BatchNorm each dimension over the valid frames (running stats at eval)
         proj_dim: int = 0              # > 0: Linear(D, proj_dim) after the encoder; 0 keeps D
         pooling: str = "mean"          # "mean" (masked mean) | "attention" (learned frame scores)
         dropout: float = 0.0           # on the frame sequence, before pooling
+        feature_noise: float = 0.1     # training: Gaussian noise (std) added to the cached frames
+        frame_dropout: float = 0.2     # training: probability of leaving a frame out of the mask
+        time_mask_ratio: float = 0.2   # training: one span of up to this fraction of a clip left out
         device: str = "cpu"            # torch device of the frozen featurize pass
 
     def __init__(self, config: "WhisperEncoder.Config | None" = None):
@@ -52,6 +63,8 @@ class WhisperEncoder(AcousticEncoder):
         self.config = c = config or self.Config()
         if c.pooling not in POOLINGS:
             raise ConfigError(f"{WHERE}: unknown pooling {c.pooling!r}; valid choices: {', '.join(POOLINGS)}")
+        if c.layer_mix not in LAYER_MIXES:
+            raise ConfigError(f"{WHERE}: unknown layer_mix {c.layer_mix!r}; valid choices: {', '.join(LAYER_MIXES)}")
         if c.frame_stride < 1:
             raise ConfigError(f"{WHERE}: frame_stride must be >= 1, got {c.frame_stride}")
         if c.proj_dim < 0 or not 0.0 <= c.dropout < 1.0:
@@ -67,11 +80,15 @@ class WhisperEncoder(AcousticEncoder):
             top = frozen.blocks[self.num_layers - c.finetune_layers:]
             self.top_blocks = nn.ModuleList(copy.deepcopy(b).float().requires_grad_(True) for b in top)
             self.ln_post = copy.deepcopy(frozen.ln_post).float().requires_grad_(True)
-        else:
+        elif c.layer_mix == "weighted":
             self.layer_logits = nn.Parameter(torch.zeros(self.num_layers + 1))  # [L+1]
-        self.output_dim = c.proj_dim or self.hidden_dim
-        self.proj = nn.Linear(self.hidden_dim, c.proj_dim) if c.proj_dim else nn.Identity()
+        self.concat = not c.finetune_layers and c.layer_mix == "concat"
+        mixed_dim = self.hidden_dim * (self.num_layers + 1 if self.concat else 1)
+        self.output_dim = c.proj_dim or mixed_dim
+        self.frame_norm = MaskedBatchNorm(mixed_dim) if c.standardize else None
+        self.proj = nn.Linear(mixed_dim, c.proj_dim) if c.proj_dim else nn.Identity()
         self.dropout = nn.Dropout(c.dropout)
+        self.augment = FrameAugment(c.feature_noise, c.frame_dropout, c.time_mask_ratio, WHERE)
         self.attn_score = nn.Linear(self.output_dim, 1) if c.pooling == "attention" else None
 
     # ------------------------------------------------------------------ frozen part
@@ -121,14 +138,18 @@ class WhisperEncoder(AcousticEncoder):
             raise ConfigError(f"{WHERE}: expected {expected}-D features, got shape {tuple(feats.shape)}; "
                               "were they cached with another finetune_layers?")
         mask = lengths_to_mask(lengths.to(feats.device), feats.shape[1])  # [B, T]
-        x = feats.float()
+        x, mask = self.augment(feats.float(), mask)        # training only: frames dropped from the mask
         if self.config.finetune_layers:
             for block in self.top_blocks:
                 x = masked_block(block, x, mask)           # [B, T, D]
             x = self.ln_post(x)                            # [B, T, D]
+        elif self.concat:
+            x = x.flatten(2)                               # [B, T, (L+1)*D]
         else:  # layers were normalised in featurize
             weights = torch.softmax(self.layer_logits, dim=0)  # [L+1]
             x = torch.einsum("btld,l->btd", x, weights)    # [B, T, D]
+        if self.frame_norm is not None:
+            x = self.frame_norm(x, mask)                   # [B, T, D] each dimension standardised
         x = self.dropout(self.proj(x)) * mask[..., None]   # [B, T, D'], padding zeroed
         return Encoded(seq=x, mask=mask, pooled=self._pool(x, mask))
 
@@ -140,8 +161,11 @@ class WhisperEncoder(AcousticEncoder):
         return (torch.softmax(scores, dim=1).unsqueeze(-1) * x).sum(dim=1)          # [B, D']
 
     def layer_weights(self) -> Tensor | None:
-        """Softmax weights over the stacked layers [L+1] (None when top blocks are fine-tuned)."""
-        return None if self.config.finetune_layers else torch.softmax(self.layer_logits.detach(), dim=0)
+        """Softmax weights over the stacked layers [L+1] (None when top blocks are fine-tuned or layers
+        are concatenated)."""
+        if self.config.finetune_layers or self.concat:
+            return None
+        return torch.softmax(self.layer_logits.detach(), dim=0)
 
 
 def masked_block(block: nn.Module, x: Tensor, mask: Tensor) -> Tensor:

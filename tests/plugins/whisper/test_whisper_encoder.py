@@ -103,7 +103,7 @@ def test_trimmed_pass_matches_the_padded_pass_where_it_can(encoder, speech):
 
 
 def test_finetune_layers_featurizes_the_state_entering_the_top_blocks(checkpoint, speech, encoder):
-    enc = build(checkpoint, finetune_layers=2)
+    enc = build(checkpoint, finetune_layers=2, standardize=False).eval()  # no augmentation, no BatchNorm
     feats = enc.featurize(speech)                            # [T, D]
     assert feats.shape == (166, D)  # ceil(52853 samples / 320)
     stacked = encoder.featurize(speech)                      # [T, L+1, D]
@@ -139,10 +139,12 @@ def test_forward_is_invariant_to_padding(checkpoint, options):
 
 
 def test_state_dict_holds_only_trainable_parts(checkpoint, encoder):
-    assert list(encoder.state_dict()) == ["layer_logits"]
+    assert list(build(checkpoint, standardize=False).state_dict()) == ["layer_logits"]
+    keys = list(encoder.state_dict())  # default: + the frame BatchNorm's affine and running statistics
+    assert keys[0] == "layer_logits" and all(k.startswith("frame_norm.") for k in keys[1:]), keys
     tuned = build(checkpoint, finetune_layers=1, proj_dim=16)
     keys = list(tuned.state_dict())
-    assert all(k.startswith(("top_blocks.0.", "ln_post.", "proj.")) for k in keys), keys
+    assert all(k.startswith(("top_blocks.0.", "ln_post.", "frame_norm.", "proj.")) for k in keys), keys
     frozen = sum(p.numel() for p in tuned.whisper_model().encoder.parameters())
     assert sum(p.numel() for p in tuned.parameters()) < frozen / 3
     assert not any(k.startswith(("encoder.", "decoder.", "conv")) for k in keys)
@@ -207,3 +209,46 @@ def test_silence_is_legal_input(encoder):
     feats = encoder.featurize(torch.zeros(16000))
     assert feats.shape == (50, L + 1, D) and torch.isfinite(feats.float()).all()
     assert np.isfinite(encoder(feats[None], torch.tensor([50])).pooled.detach().numpy()).all()
+
+
+def test_frame_augmentation_acts_in_training_only_and_not_on_the_cache_key(checkpoint):
+    options = {"feature_noise": 0.1, "frame_dropout": 0.3, "time_mask_ratio": 0.3}
+    enc = build(checkpoint, **options)
+    assert enc.featurize_key() == build(checkpoint).featurize_key()  # trainable-side options only
+    feats = torch.randn(2, 20, L + 1, D)
+    lengths = torch.tensor([20, 9])
+    enc.eval()
+    plain = enc(feats, lengths)
+    assert torch.equal(plain.mask, build(checkpoint).eval()(feats, lengths).mask)
+    torch.manual_seed(0)
+    augmented = enc.train()(feats, lengths)
+    assert not (augmented.mask & ~plain.mask).any() and augmented.mask.sum() < plain.mask.sum()
+    assert augmented.mask.any(dim=1).all() and not torch.allclose(augmented.pooled, plain.pooled)
+    with pytest.raises(ConfigError, match="whisper-encoder.*frame_dropout"):
+        build(checkpoint, frame_dropout=1.0)
+
+
+def test_concat_layer_mix_keeps_every_layer(checkpoint):
+    enc = build(checkpoint, layer_mix="concat").eval()
+    assert enc.output_dim == (L + 1) * D and enc.layer_weights() is None
+    assert "layer_logits" not in enc.state_dict()
+    feats = torch.randn(2, 6, L + 1, D)
+    out = enc(feats, torch.tensor([6, 4]))
+    assert out.seq.shape == (2, 6, (L + 1) * D)
+    assert torch.allclose(out.seq[0, :, D:2 * D], feats[0, :, 1])  # layer 1 sits in the second slice
+    assert torch.allclose(out.pooled[1], feats[1, :4].flatten(1).mean(0), atol=1e-6)
+    assert build(checkpoint, layer_mix="concat", proj_dim=32).output_dim == 32
+    with pytest.raises(ConfigError, match="whisper-encoder.*layer_mix 'sum'.*weighted, concat"):
+        build(checkpoint, layer_mix="sum")
+
+
+def test_standardize_normalises_frames_and_stays_padding_invariant(checkpoint):
+    enc = build(checkpoint, standardize=True)
+    assert "frame_norm.running_mean" in enc.state_dict()
+    feats = torch.randn(2, 12, L + 1, D) * 3.0 + 1.0
+    lengths = torch.tensor([12, 7])
+    out = enc.train()(feats, lengths)
+    valid = out.seq[out.mask]                                             # [N, D]
+    assert float(valid.mean(0).abs().max().detach()) < 1e-4 and torch.all(out.seq[1, 7:] == 0)
+    enc.eval()
+    torch.testing.assert_close(enc(feats, lengths).pooled[1], enc(feats[1:, :7], lengths[1:]).pooled[0])
