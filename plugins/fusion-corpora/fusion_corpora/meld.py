@@ -18,10 +18,19 @@ of a split exists beside the CSVs (``train_splits``, ``dev_splits_complete``,
 paths are kept as they are: fusion decodes without ffmpeg, so loading them fails later with an
 error naming the file (extract the audio to .wav first). Durations are read from .wav/.flac
 headers only; ``extra`` keeps StartTime/EndTime as written.
+
+Dialogue context (``context``, default 3): ``extra["context"]`` lists up to ``context`` previous
+utterances of the same dialogue (lower Utterance_ID, oldest first) as ``{"speaker", "text"}``,
+text exactly as in the CSV; any row whose ids parse counts as a turn, even one skipped for its
+label. ``Utterance.transcript`` stays the utterance's own words; the ``gold-context`` transcriber
+(fusion-transformers) reads the context. ``context=0`` stores none. The default is not 0 because
+``fusion evaluate`` runs recipes with their default options: a model trained with up to 3
+previous turns is scored with them.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from pathlib import Path
 
 from fusion.data import Utterance
@@ -43,11 +52,14 @@ CLIP_FOLDERS = {
 }
 CLIP_SUFFIXES = (".wav", ".flac", ".mp4")
 HEADER_SUFFIXES = (".wav", ".flac")  # clips whose duration soundfile can read
+DEFAULT_CONTEXT = 3  # previous turns stored in extra["context"]
 
 
-def prepare_meld(data_dir: Path, with_audio: bool | None = None) -> Corpus:
+def prepare_meld(data_dir: Path, with_audio: bool | None = None, context: int = DEFAULT_CONTEXT) -> Corpus:
     """Parse MELD's CSVs. ``with_audio``: None = use clip folders if present, False = text only,
-    True = clip folders required."""
+    True = clip folders required. ``context``: previous turns of the dialogue kept per utterance."""
+    if isinstance(context, bool) or not isinstance(context, int) or context < 0:
+        raise DatasetError(f"{CORPUS}: option context must be an integer >= 0 (previous turns), got {context!r}")
     data_dir = require_dir(data_dir, CORPUS, EXPECTED)
     csvs = {split: data_dir / f"{split}_sent_emo.csv" for split in SPLITS}
     missing = [csvs[s].name for s in REQUIRED_SPLITS if not csvs[s].is_file()]
@@ -57,7 +69,7 @@ def prepare_meld(data_dir: Path, with_audio: bool | None = None) -> Corpus:
     for split in SPLITS:
         if csvs[split].is_file():
             clips = _clip_index(data_dir, split, with_audio)
-            _add_split(collector, csvs[split], split, clips)
+            _add_split(collector, csvs[split], split, clips, context)
     return collector.corpus()
 
 
@@ -80,13 +92,38 @@ def _clip_index(data_dir: Path, split: str, with_audio: bool | None) -> dict[str
     return index
 
 
-def _add_split(collector: CorpusCollector, csv_path: Path, split: str, clips: dict[str, Path] | None) -> None:
+def _dialogue_turns(records: list, column: dict[str, int], width: int) -> dict[int, list[tuple[int, dict]]]:
+    """Dialogue_ID -> [(Utterance_ID, {"speaker", "text"})] sorted by Utterance_ID, over every row
+    whose ids parse."""
+    turns: dict[int, list[tuple[int, dict]]] = defaultdict(list)
+    for _, row in records:
+        if len(row) < width:
+            continue
+        try:
+            dialogue, index = int(row[column["Dialogue_ID"]]), int(row[column["Utterance_ID"]])
+        except ValueError:
+            continue
+        turns[dialogue].append((index, {"speaker": row[column["Speaker"]].strip(),
+                                        "text": row[column["Utterance"]]}))
+    for rows in turns.values():
+        rows.sort(key=lambda r: r[0])
+    return turns
+
+
+def _previous_turns(turns: list[tuple[int, dict]], index: int, k: int) -> list[dict]:
+    """The last ``k`` turns before Utterance_ID ``index`` (oldest first)."""
+    return [turn for i, turn in turns if i < index][-k:]
+
+
+def _add_split(collector: CorpusCollector, csv_path: Path, split: str, clips: dict[str, Path] | None,
+               context: int) -> None:
     header, records = read_csv(csv_path)
     missing = [c for c in COLUMNS if c not in header]
     if missing:
         raise DatasetError(f"{CORPUS}: {csv_path} has no column(s) {', '.join(missing)}; "
                            f"expected columns {', '.join(COLUMNS)}")
     column = {name: i for i, name in enumerate(header)}
+    turns = _dialogue_turns(records, column, len(header)) if context else {}
     for line, row in records:
         where = f"{csv_path}:{line}"
         if len(row) < len(header):
@@ -122,6 +159,8 @@ def _add_split(collector: CorpusCollector, csv_path: Path, split: str, clips: di
         extra.update({key: get[col] for key, col in (("season", "Season"), ("episode", "Episode"),
                                                      ("start", "StartTime"), ("end", "EndTime"))
                       if col in get})
+        if context:
+            extra["context"] = _previous_turns(turns[dialogue], index, context)
         collector.add(Utterance(
             id=f"{split}_{clip_name}",
             audio=audio,

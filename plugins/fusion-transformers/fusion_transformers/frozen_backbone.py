@@ -39,10 +39,13 @@ class FrozenBackbone:
     def tokenize(self, text: str) -> dict[str, Tensor]:
         return self.tokenizer(text, truncation=True, max_length=self.max_length, return_tensors="pt")
 
-    @torch.no_grad()
     def hidden_states(self, text: str) -> Tensor:
         """text -> [T, H] float32 states of the model's last (kept) layer; T >= 2 ([CLS] ... [SEP])."""
-        inputs = self.tokenize(text)
+        return self.hidden_states_of(self.tokenize(text))  # [T, H]
+
+    @torch.no_grad()
+    def hidden_states_of(self, inputs: dict[str, Tensor]) -> Tensor:
+        """Tokenizer output for one text (batch dim 1) -> [T, H] float32 last (kept) layer states."""
         out = self.model(**inputs)
         return out.last_hidden_state[0].float().contiguous()  # [T, H]
 

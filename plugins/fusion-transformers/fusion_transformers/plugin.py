@@ -1,4 +1,5 @@
-"""Hook implementations of this plugin: text encoders, registered lazily (no torch import here)."""
+"""Hook implementations of this plugin: text encoders and the dialogue-context transcriber, registered
+lazily (no torch import here)."""
 
 from fusion import hookimpl
 
@@ -15,3 +16,11 @@ def register_text_encoders(register):
     register("gru", f"{_PKG}.gru_encoder:GRUTextEncoder",
              description="hashed word + character-n-gram embeddings -> BiGRU -> attention pooling "
                          "(no pretrained weights)")
+
+
+@hookimpl
+def register_transcribers(register):
+    register("gold-context", f"{_PKG}.dialogue_transcriber:DialogueContextTranscriber",
+             aliases=("dialogue",),
+             description="the corpus transcript preceded by previous dialogue turns (extra['context'], "
+                         "e.g. MELD); for a transformers/minilm text encoder with context=true")

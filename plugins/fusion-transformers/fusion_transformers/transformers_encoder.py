@@ -8,6 +8,11 @@ Split for caching (see :mod:`fusion.components`):
 * ``finetune_layers = k > 0``: ``featurize`` returns the frozen states *entering* the top k blocks;
   ``forward`` runs trainable copies of those k blocks with the padding mask, then pools. The lower
   blocks are computed once and cached; only the top k are fine-tuned.
+* ``context = True``: the transcript may carry previous dialogue turns (the
+  :mod:`~fusion_transformers.dialogue_context` form written by the ``gold-context`` transcriber).
+  They are encoded as the first segment of a sentence pair, so the utterance's tokens attend to
+  them; ``featurize`` appends one channel (1.0 = token of the utterance itself) and ``forward``
+  pools, and masks ``Encoded``, over the utterance's own tokens only.
 
 The frozen model lives in a :class:`~fusion_transformers.frozen_backbone.FrozenBackbone` held as a
 plain attribute, so only trainable parameters (projection, top-k blocks) are in ``state_dict``.
@@ -23,6 +28,7 @@ from torch import Tensor, nn
 from fusion.components import Encoded, TextEncoder, lengths_to_mask, masked_mean
 from fusion.errors import ConfigError
 
+from .dialogue_context import split, tokenize_with_context
 from .frozen_backbone import FrozenBackbone, encoder_layers
 from .hf_models import DEFAULT_MODEL, fingerprint, load_pretrained, resolve_model
 from .top_layers import TopLayers
@@ -45,6 +51,7 @@ class TransformersTextEncoder(TextEncoder):
         finetune_layers: int = 0    # top transformer blocks trained (0 = frozen; lower blocks are cached)
         proj_dim: int = 0           # linear projection of token states (0 = none: output_dim = hidden size)
         dropout: float = 0.1        # dropout on token states before projection/pooling (training only)
+        context: bool = False       # read previous dialogue turns from the transcript (gold-context transcriber)
 
     def __init__(self, config: "TransformersTextEncoder.Config | None" = None):
         super().__init__()
@@ -101,21 +108,37 @@ class TransformersTextEncoder(TextEncoder):
     def featurize_key(self) -> dict:
         """Features depend on the weights, max_length and the frozen/trainable split only."""
         c = self.config
-        return {"name": FEATURE_FAMILY, "model": c.model, "weights": self._weights_id,
-                "max_length": c.max_length, "finetune_layers": c.finetune_layers}
+        key = {"name": FEATURE_FAMILY, "model": c.model, "weights": self._weights_id,
+               "max_length": c.max_length, "finetune_layers": c.finetune_layers}
+        if c.context:  # only when on: caches written before the option existed stay valid
+            key["context"] = True
+        return key
 
     def featurize(self, text: str) -> Tensor:
-        """text -> [T, H] frozen hidden states (final layer, or entering the top k); T >= 2."""
+        """text -> [T, H] frozen hidden states (final layer, or entering the top k); T >= 2.
+
+        With ``context``: [T, H + 1], the last channel 1.0 on the utterance's own tokens.
+        """
         if not isinstance(text, str):
             raise ConfigError(f"text encoder {self.name!r}: transcript must be a str, got {type(text).__name__}")
-        return self.backbone.hidden_states(text)  # [T, H]
+        if not self.config.context:
+            return self.backbone.hidden_states(text)  # [T, H]
+        turns, current = split(text)
+        inputs, is_current = tokenize_with_context(self.backbone.tokenizer, turns, current, self.config.max_length)
+        states = self.backbone.hidden_states_of(inputs)                   # [T, H]
+        return torch.cat([states, is_current[:, None].to(states.dtype)], dim=1)  # [T, H + 1]
 
     def forward(self, feats: Tensor, lengths: Tensor) -> Encoded:
-        """feats [B, T, H] zero-padded, lengths [B] -> Encoded(seq [B, T, D], mask [B, T], pooled [B, D])."""
+        """feats [B, T, H] (H + 1 with ``context``) zero-padded, lengths [B] -> Encoded(seq [B, T, D],
+        mask [B, T], pooled [B, D])."""
         mask = lengths_to_mask(lengths.to(feats.device), feats.shape[1])   # [B, T]
         hidden = feats
+        if self.config.context:
+            hidden = feats[..., :-1]                                       # [B, T, H]
         if self.top is not None:
-            hidden = self.top(hidden, mask)                                # [B, T, H]
+            hidden = self.top(hidden, mask)                                # [B, T, H] attends to the context too
+        if self.config.context:
+            mask = mask & (feats[..., -1] > 0.5)                           # [B, T] the utterance's own tokens
         seq = self.proj(self.dropout(hidden))                              # [B, T, D]
         seq = seq * mask.unsqueeze(-1).to(seq.dtype)                       # [B, T, D] zeros at padding
         return Encoded(seq=seq, mask=mask, pooled=masked_mean(seq, mask))  # pooled [B, D]
