@@ -23,7 +23,12 @@ SECTIONS = [
     ("meld_text.md", "MELD text-only, 7 classes (dev)", "python bench/accuracy/meld_text.py"),
     ("noise_robustness.md", "Noise robustness (RAVDESS)", "python bench/accuracy/noise_robustness.py"),
     ("asr_wer.md", "Speech-to-text WER on RAVDESS", "python bench/asr/wer.py"),
-    ("speed.md", "Speed and memory", "see bench/speed/README.md"),
+    ("speed_predict.md", "Speed: predict latency, one 4-s clip", "see bench/speed/README.md"),
+    ("speed_transcription.md", "Speed: corpus transcription throughput", "see bench/speed/README.md"),
+    ("speed_encoder_padding.md", "Speed: Whisper encoder trimmed vs padded", "see bench/speed/README.md"),
+    ("speed_features.md", "Speed: feature extraction", "see bench/speed/README.md"),
+    ("speed_ablation.md", "Speed: ablation wall time (RAVDESS, 4 folds, 3 modes)", "see bench/speed/README.md"),
+    ("speed_memory.md", "Memory and growth", "see bench/speed/README.md"),
 ]
 
 
