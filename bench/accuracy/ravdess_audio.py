@@ -7,7 +7,7 @@ acoustic encoder runs with the framework's defaults (exactly ``fusion ablate --m
 the others keep their own defaults, with ``--epochs`` to bound the CPU-heavy ones.
 
     python bench/accuracy/ravdess_audio.py [--data-dir ../shared/data/ravdess]
-        [--encoders whisper-encoder,cnn,cnn-lstm,lstm] [--epochs N] [--seeds 0,1,2]
+        [--encoders whisper-encoder,cnn,cnn-lstm,lstm] [--epochs N] [--seeds 0,1,2] [--no-baseline]
 
 Writes bench/results/ravdess_audio.json and .md (the .md ends with the head of the ranked tuning
 log bench/results/ravdess_tuning.json written by bench/accuracy/tune_ravdess.py --export, when present).
@@ -123,7 +123,7 @@ def main(argv=None) -> int:
     p.add_argument("--encoders", default="whisper-encoder,cnn,cnn-lstm,lstm")
     p.add_argument("--epochs", type=int, default=None,
                    help="max epochs of the encoders other than the default one (bounds the CPU-heavy ones)")
-    p.add_argument("--seeds", default="0", help="comma-separated seeds; per-fold metrics are averaged over them")
+    p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds; per-fold metrics are averaged over them")
     p.add_argument("--no-baseline", action="store_true", help="skip the MFCC + logistic regression baseline")
     p.add_argument("--out", default=str(ROOT / "bench" / "results"))
     p.add_argument("--runs", default="/tmp/fusion-bench-runs", help="where the ablation run dirs go")
