@@ -48,6 +48,13 @@ def feature_timing_and_similarity(clips: list, repetitions: int) -> dict:
             "rounds": timed, "cosine_trimmed_vs_padded_per_layer": [round(float(c), 4) for c in per_layer]}
 
 
+def timing_table(report: dict, clips: int) -> str:
+    t = report["s_per_clip"]
+    cpu = {name: r["median_cpu_s"] / clips for name, r in report["rounds"].items()}
+    rows = [[name, s, round(cpu[name], 4), round(s / t["trimmed (trim=true)"], 1)] for name, s in t.items()]
+    return common.table(["whisper-encoder featurize", "s/clip", "CPU s/clip", "x trimmed (wall)"], rows)
+
+
 def ua_effect(test_groups: list[list[str]], runs: Path, epochs: int | None) -> dict:
     from fusion.ablation import run_ablation
     from fusion.experiment import ExperimentConfig
@@ -96,9 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         report["ua"] = {"test_groups": groups, **ua_effect(groups, args.runs, args.epochs)}
     report["load_after"] = common.machine_load()
 
-    t = report["s_per_clip"]
-    rows = [[name, s, round(s / t["trimmed (trim=true)"], 1)] for name, s in t.items()]
-    md = common.table(["whisper-encoder featurize", "s/clip", "x trimmed"], rows)
+    md = timing_table(report, len(clips))
     md += "\n\nCosine similarity trimmed vs padded states, per layer (0 = conv stem): " + ", ".join(
         f"{c:.3f}" for c in report["cosine_trimmed_vs_padded_per_layer"])
     if "ua" in report:
