@@ -24,12 +24,10 @@ if str(ROOT) not in sys.path:  # bench/ helpers (bench.asr.wer) import from the 
     sys.path.insert(0, str(ROOT))
 
 
-def shared_dir() -> Path:
-    """``$FUSION_SHARED`` or ``../shared`` beside the checkout."""
-    return Path(os.environ.get("FUSION_SHARED") or ROOT.parent / "shared")
-
-
 def ravdess_dir() -> Path:
+    """RAVDESS under ``$FUSION_SHARED`` or ``../shared`` beside the checkout."""
+    from bench.asr.wer import shared_dir
+
     return shared_dir() / "data" / "ravdess"
 
 

@@ -50,8 +50,8 @@ def prepare_worker(n: int, cache_root: str, threads: int) -> None:
     t2 = time.perf_counter()
     text_features(clips, report.transcripts, text, Cache("features", root=cache_root))
     t3 = time.perf_counter()
-    print(json.dumps({"n": n, "work_s": round(t3 - t0, 2), "work_cpu_s": round(time.process_time() - c0, 2), "transcribe_s": round(t1 - t0, 2),
-                      "acoustic_s": round(t2 - t1, 2), "text_s": round(t3 - t2, 2),
+    print(json.dumps({"n": n, "work_s": round(t3 - t0, 2), "work_cpu_s": round(time.process_time() - c0, 2),
+                      "transcribe_s": round(t1 - t0, 2), "acoustic_s": round(t2 - t1, 2), "text_s": round(t3 - t2, 2),
                       "audio_s": round(common.clip_seconds(clips), 1)}))
 
 
@@ -83,8 +83,9 @@ def peak_rss(model_dir: Path, threads: int, tmp: Path, rss_clips: int) -> dict:
         r = json.loads(cold.read_text())
         out["ablate"] = {"argv": r["argv"], "returncode": r["returncode"], "wall_s": r["wall_s"],
                          "peak_rss_mb": r["peak_rss_mb"], "source": str(cold.relative_to(common.ROOT))}
-    for entry in out.values():
-        entry.pop("output_tail", None) if entry.get("returncode") == 0 else None
+    for entry in out.values():  # keep a command's output only when it failed
+        if entry.get("returncode") == 0:
+            entry.pop("output_tail", None)
     return out
 
 

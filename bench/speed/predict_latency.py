@@ -143,8 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         per_clip = {name: round(t["median_s"] / len(paths), 4) for name, t in timed.items()}
         cpu_per_clip = {name: round(t["median_cpu_s"] / len(paths), 4) for name, t in timed.items()}
         run = {"threads": threads, "environment": common.environment(threads), "load": common.machine_load(),
-               "s_per_clip": per_clip, "cpu_s_per_clip": cpu_per_clip, "rtf": {n: round(s / seconds, 4) for n, s in per_clip.items()},
-               "rounds": timed,
+               "s_per_clip": per_clip, "cpu_s_per_clip": cpu_per_clip,
+               "rtf": {n: round(s / seconds, 4) for n, s in per_clip.items()}, "rounds": timed,
                "speedup_vs_openai_whisper_alone": {n: round(per_clip["openai-whisper alone"] / s, 3)
                                                    for n, s in per_clip.items()},
                "shared_passes_reused": shared_pass.MEMO.taken - taken,
