@@ -7,12 +7,14 @@ Times ``Predictor.predict(path)`` (decode -> speech-to-text -> acoustic featuriz
 reference, all in one process and interleaved round-robin so the shared machine's load hits every
 row alike:
 
-* ``default``: fusion's defaults, faster-whisper tiny.en int8 + whisper-encoder (trimmed pass);
+* ``default``: fusion's defaults, faster-whisper tiny.en int8 (a clip up to 10 s decoded from a 10-s
+  encoder window, :mod:`fusion_faster_whisper.short_window`) + whisper-encoder (trimmed pass);
+* ``default, 30-s window``: the same with faster-whisper's standard 30-s window (``window=0``);
 * ``openai-whisper``: the same model with openai-whisper tiny.en ``transcribe`` as the ASR step;
 * ``shared pass``: whisper-shared + whisper-encoder-shared, one padded encoder pass per clip
   (a model trained on those padded features: the acoustic features differ from the trimmed ones);
-* ``openai-whisper alone`` / ``faster-whisper alone``: decode + transcribe only (and faster-whisper
-  with ``without_timestamps=True``, which the transcriber does not expose, to see what it would save).
+* ``openai-whisper alone`` / ``faster-whisper alone`` (10-s window) / ``faster-whisper alone, 30-s
+  window``: decode + transcribe only.
 
 Each time is the mean over the clips of one round; the table shows the median over rounds. The
 fused models are trained (3 epochs, gold transcripts, actors 01-06: accuracy is irrelevant) into
@@ -67,6 +69,8 @@ def systems_for(threads: int, model_dir: Path, shared_dir: Path, paths: list[str
     predictors = {
         "default": fusion.load(model_dir, transcriber="faster-whisper",
                                transcriber_config={"cpu_threads": threads}, **options),
+        "default, 30-s window": fusion.load(model_dir, transcriber="faster-whisper",
+                                            transcriber_config={"cpu_threads": threads, "window": 0.0}, **options),
         "openai-whisper": fusion.load(model_dir, transcriber="whisper", **options),
         "shared pass": fusion.load(shared_dir, transcriber="whisper-shared", **options),
     }
@@ -75,6 +79,7 @@ def systems_for(threads: int, model_dir: Path, shared_dir: Path, paths: list[str
     whisper_model = checkpoint.load(checkpoint.default_model(), "cpu", RuntimeError, "bench")
     faster = FasterWhisperTranscriber(FasterWhisperTranscriber.Config(cpu_threads=threads))
     faster.loaded_model()
+    faster30 = FasterWhisperTranscriber(FasterWhisperTranscriber.Config(cpu_threads=threads, window=0.0))
 
     def each(fn):
         return lambda: [fn(p) for p in paths]
@@ -83,16 +88,8 @@ def systems_for(threads: int, model_dir: Path, shared_dir: Path, paths: list[str
     systems["openai-whisper alone"] = each(lambda p: whisper_model.transcribe(
         audio_io.load(p), fp16=False, temperature=0.0, condition_on_previous_text=False, verbose=None)["text"])
     systems["faster-whisper alone"] = each(lambda p: faster.transcribe(audio_io.load(p), 16000))
-    systems["faster-whisper alone, no timestamps"] = each(
-        lambda p: text_only(faster.loaded_model(), audio_io.load(p)))
+    systems["faster-whisper alone, 30-s window"] = each(lambda p: faster30.transcribe(audio_io.load(p), 16000))
     return systems, predictors
-
-
-def text_only(model, wav) -> str:
-    """faster-whisper greedy decoding without timestamp tokens."""
-    segments, _ = model.transcribe(wav, language="en", beam_size=1, temperature=0.0, without_timestamps=True,
-                                   condition_on_previous_text=False)
-    return " ".join(s.text.strip() for s in segments)
 
 
 def stage_breakdown(predictor, paths: list[str], repetitions: int) -> dict:

@@ -8,7 +8,9 @@ decoding included, the systems taking turns chunk by chunk (``--batch-size`` cli
 machine's load changes hit all of them alike:
 
 * ``openai-whisper``: the ``whisper`` transcriber (tiny.en ``transcribe``, greedy), clip by clip;
-* ``faster-whisper``: the ``faster-whisper`` transcriber (tiny.en int8, greedy), clip by clip;
+* ``faster-whisper``: the ``faster-whisper`` transcriber (tiny.en int8, greedy), clip by clip, with its
+  default 10-s encoder window for clips up to 10 s (:mod:`fusion_faster_whisper.short_window`);
+* ``faster-whisper 30-s window``: the same with faster-whisper's standard 30-s window (``window=0``);
 * ``faster-whisper batched``: faster-whisper's ``BatchedInferencePipeline`` over ``--batch-size``
   clips at a time (the clips concatenated, one ``clip_timestamps`` entry per clip, so each clip
   is one 30-s window of a batch), with the same no-speech rule;
@@ -78,6 +80,8 @@ def build(system: str, threads: int, batch_size: int):
         return fusion.get_transcriber("whisper").build()
     if system == "faster-whisper":
         return fusion.get_transcriber("faster-whisper").build({"cpu_threads": threads})
+    if system == "faster-whisper 30-s window":
+        return fusion.get_transcriber("faster-whisper").build({"cpu_threads": threads, "window": 0.0})
     if system == "faster-whisper batched":
         return BatchedFasterWhisper(threads, batch_size)
     if system == "whisper-shared":
@@ -147,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="torch / CTranslate2 threads")
     parser.add_argument("--batch-size", type=int, default=8, help="clips per batched call")
     parser.add_argument("--systems", nargs="*",
-                        default=["openai-whisper", "faster-whisper", "faster-whisper batched", "whisper-shared"])
+                        default=["openai-whisper", "faster-whisper", "faster-whisper 30-s window",
+                                 "faster-whisper batched", "whisper-shared"])
     parser.add_argument("--cache-root", type=Path, default=None,
                         help="a FUSION_CACHE filled with faster-whisper transcripts of the 960 clips (bench 5 "
                              "cold): also time the second pass over them from it")
