@@ -6,27 +6,10 @@ import sys
 
 import click
 
-from ..errors import ConfigError, FusionError
+from ..errors import FusionError
+from .options import build_predictor, predictor_options
 
 CHUNK = 32  # inputs per predict_batch call (progress granularity; memory stays bounded)
-SET_SECTIONS = ("predict", "vad", "transcriber")  # --set SECTION.KEY=VALUE
-
-
-def parse_sets(items: tuple[str, ...]) -> dict[str, dict]:
-    """("vad.max_segment=10", ...) -> {"vad": {"max_segment": 10}, ...}; values parsed as JSON when they can be."""
-    from .train import _parse_value
-
-    out: dict[str, dict] = {s: {} for s in SET_SECTIONS}
-    for item in items:
-        key, eq, raw = item.partition("=")
-        section, dot, name = key.partition(".")
-        if not eq or not dot or section not in SET_SECTIONS:
-            raise ConfigError(f"--set {item!r}: expected SECTION.KEY=VALUE with SECTION one of "
-                              f"{', '.join(SET_SECTIONS)}")
-        out[section][name] = _parse_value(raw)
-    return out
-
-
 @click.command()
 @click.argument("model_dir", type=click.Path())
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
@@ -36,12 +19,8 @@ def parse_sets(items: tuple[str, ...]) -> dict[str, dict]:
               help="also write a CSV (one row per input, plus one per segment of a long input)")
 @click.option("--recursive/--no-recursive", default=True, show_default=True,
               help="search folders given as PATH recursively for audio files")
-@click.option("-t", "--transcriber", default=None,
-              help="speech-to-text for text/fused models (default: the one the model was trained with; "
+@predictor_options("speech-to-text for text/fused models (default: the one the model was trained with; "
                    "required for models trained on gold transcripts)")
-@click.option("--set", "sets", multiple=True, metavar="SECTION.KEY=VALUE",
-              help="predictor / VAD / transcriber option, e.g. --set predict.long_threshold=30 "
-                   "--set vad.max_segment=10 --set transcriber.model=PATH")
 def predict(model_dir, paths, as_json, csv_out, recursive, transcriber, sets):
     """Predict the emotion of each audio file in PATHS (files, folders or .jsonl manifests).
 
@@ -52,13 +31,11 @@ def predict(model_dir, paths, as_json, csv_out, recursive, transcriber, sets):
     from tqdm.auto import tqdm
 
     from ..cache import atomic_write_text
-    from ..inference import Predictor, expand_paths
+    from ..inference import expand_paths
     from ..inference.inputs import unique_ids
     from ..inference.output import to_csv, to_json, to_table
 
-    options = parse_sets(tuple(sets))
-    predictor = Predictor(model_dir, transcriber=transcriber, transcriber_config=options["transcriber"],
-                          config=options["predict"], vad=options["vad"])
+    predictor = build_predictor(model_dir, transcriber, sets)
     inputs = unique_ids(expand_paths(paths, recursive=recursive))
     predictions = []
     with tqdm(total=len(inputs), desc="predict", unit="file", disable=None, leave=False, file=sys.stderr) as bar:

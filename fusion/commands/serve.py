@@ -8,6 +8,7 @@ import sys
 import click
 
 from ..errors import ConfigError
+from .options import build_predictor, predictor_options
 
 
 def _is_loopback(host: str) -> bool:
@@ -24,12 +25,8 @@ def _is_loopback(host: str) -> bool:
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
               help="port to listen on (0: any free port; the URL is printed)")
-@click.option("-t", "--transcriber", default=None,
-              help="speech-to-text for text/fused models (default: the model's; without one, the page "
+@predictor_options("speech-to-text for text/fused models (default: the model's; without one, the page "
                    "asks for the transcript)")
-@click.option("--set", "sets", multiple=True, metavar="SECTION.KEY=VALUE",
-              help="predictor / VAD / transcriber option, as in `fusion predict`, e.g. "
-                   "--set predict.long_threshold=30")
 @click.option("--max-upload-mb", default=50.0, show_default=True, type=float, help="largest accepted upload")
 @click.option("--no-warmup", is_flag=True, help="skip the start-up prediction that loads lazy models")
 @click.option("--quiet", is_flag=True, help="do not log each request")
@@ -40,13 +37,9 @@ def serve(model_dir, host, port, transcriber, sets, max_upload_mb, no_warmup, qu
     modality branch, and a timeline for recordings longer than predict.long_threshold (20 s).
     Its JSON API is POST /api/predict (the audio file as the body). Stop with Ctrl+C.
     """
-    from ..inference import Predictor
     from ..web import Demo, DemoServer
-    from .predict import parse_sets
 
-    options = parse_sets(tuple(sets))
-    predictor = Predictor(model_dir, transcriber=transcriber, transcriber_config=options["transcriber"],
-                          config=options["predict"], vad=options["vad"])
+    predictor = build_predictor(model_dir, transcriber, sets)
     demo = Demo(predictor, Demo.Config(max_upload_mb=max_upload_mb, warmup=not no_warmup))
     try:
         server = DemoServer((host, port), demo, quiet=quiet)

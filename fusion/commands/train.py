@@ -11,6 +11,7 @@ import click
 
 from ..errors import ConfigError, DatasetError, LabelMismatchError
 from ..training.device import AMP_MODES, DEVICES
+from .options import parse_sets
 
 COMPONENT_OPTIONS = {  # CLI option -> ExperimentConfig field
     "acoustic_encoder": "acoustic_encoder", "text_encoder": "text_encoder",
@@ -22,23 +23,9 @@ SET_SECTIONS = {  # --set prefix -> ExperimentConfig dict field
 }
 
 
-def _parse_value(raw: str):
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError:
-        return raw
-
-
 def _apply_sets(base: dict, sets: tuple[str, ...]) -> dict:
-    for item in sets:
-        key, eq, raw = item.partition("=")
-        section, dot, field = key.partition(".")
-        if not eq or not dot or section not in SET_SECTIONS:
-            raise ConfigError(f"--set {item!r}: expected SECTION.KEY=VALUE with SECTION one of "
-                              f"{', '.join(SET_SECTIONS)}")
-        target = SET_SECTIONS[section]
-        base.setdefault(target, {})
-        base[target][field] = _parse_value(raw)
+    for target, values in parse_sets(sets, SET_SECTIONS).items():
+        base.setdefault(target, {}).update(values)
     return base
 
 
