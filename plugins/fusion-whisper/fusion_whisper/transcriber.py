@@ -12,13 +12,10 @@ from fusion.transcripts import SILENCE_DBFS, LocalModelTranscriber, speech_text
 
 from . import checkpoint
 
-WHERE = "transcriber 'whisper'"
+class OpenAIWhisperBase(LocalModelTranscriber):
+    """What the openai-whisper transcribers share: weights, decoding options, the cache key, loading."""
 
-
-class WhisperTranscriber(LocalModelTranscriber):
-    """openai-whisper speech-to-text; silence and no-speech segments give ""."""
-
-    name = "whisper"
+    name = ""
 
     @dataclass(frozen=True)
     class Config:
@@ -28,16 +25,20 @@ class WhisperTranscriber(LocalModelTranscriber):
         temperature: float = 0.0             # 0 = deterministic decoding, no sampling fallback
         no_speech_threshold: float = 0.6     # segment dropped when no_speech_prob exceeds this...
         logprob_threshold: float = -1.0      # ...and its avg_logprob is at or below this
-        condition_on_previous_text: bool = False  # feed the previous window's text as a prompt
         fp16: bool = False                   # half precision (GPU only)
         device: str = "cpu"                  # torch device of the model
         silence_dbfs: float = SILENCE_DBFS   # RMS level at or below which a clip is "" without decoding
 
-    def __init__(self, config: "WhisperTranscriber.Config | None" = None):
-        self.config = config or self.Config()
-        if self.config.beam_size < 1:
-            raise ConfigError(f"{WHERE}: beam_size must be >= 1, got {self.config.beam_size}")
-        checkpoint.check_model(self.config.model, TranscriptionError, WHERE)
+    def __init__(self, config=None):
+        self.config = c = config or self.Config()
+        if c.beam_size < 1 or c.temperature < 0:
+            raise ConfigError(f"{self.where}: beam_size must be >= 1 and temperature >= 0, "
+                              f"got {c.beam_size}, {c.temperature}")
+        checkpoint.check_model(c.model, TranscriptionError, self.where)
+
+    @property
+    def where(self) -> str:
+        return f"transcriber {self.name!r}"
 
     def featurize_key(self) -> dict:
         """Model weights (name or file sha256), language and decoding options; not the path or device."""
@@ -45,7 +46,17 @@ class WhisperTranscriber(LocalModelTranscriber):
         return {"name": self.name, "model": checkpoint.model_identity(self.config.model), "config": options}
 
     def load_model(self):
-        return checkpoint.load(self.config.model, self.config.device, TranscriptionError, WHERE)
+        return checkpoint.load(self.config.model, self.config.device, TranscriptionError, self.where)
+
+
+class WhisperTranscriber(OpenAIWhisperBase):
+    """openai-whisper speech-to-text; silence and no-speech segments give ""."""
+
+    name = "whisper"
+
+    @dataclass(frozen=True)
+    class Config(OpenAIWhisperBase.Config):
+        condition_on_previous_text: bool = False  # feed the previous window's text as a prompt
 
     def decode(self, wav: np.ndarray) -> str:
         c = self.config
