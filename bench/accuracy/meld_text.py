@@ -19,6 +19,8 @@ Baselines (scikit-learn, same splits): TF-IDF + logistic regression, and frozen 
 (the ``minilm`` encoder's cached featurize output, mean-pooled) + logistic regression, both with
 scikit-learn's default C=1, unweighted, fitted on the same training rows as each protocol.
 The fusion trainer selects the epoch by validation UA (its only criterion); weighted-F1 is reported.
+Ensembles (clean only, ``meld_ensembles.py``): the finished clean models' probabilities averaged; the
+member subset and per-class log-probability offsets are chosen by validation weighted-F1.
 
 A full run writes bench/results/meld_text.json and .md. Model directories and each finished run's
 scores go to ``--work`` (default: $TMPDIR/fusion-bench-meld); a later invocation reuses a finished run
@@ -40,9 +42,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import meld_ensembles  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results"
 VAL_FRACTION = 0.1  # dialogue-disjoint share of MELD train held out for early stopping (clean protocol)
+PROTOCOLS = ("clean", "dev_selected")
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,7 @@ class Run:
     transcriber: str = "gold"                        # "gold" or "gold-context" (previous dialogue turns)
     transcriber_config: dict = field(default_factory=dict)
     head: dict = field(default_factory=dict)         # unimodal head config
+    protocols: tuple[str, ...] = PROTOCOLS           # which protocols this run is trained under
 
     def cli_sets(self) -> list[str]:
         """``--set SECTION.KEY=VALUE`` flags (values as the CLI parses them: JSON, else a plain string)."""
@@ -72,9 +80,18 @@ RUNS = [
     Run("frozen-weights", "as frozen, class-weighted loss", {}, {**FROZEN, "balance": "weights"}),
     Run("top2", "top 2 of 6 MiniLM blocks fine-tuned on cached states", {"finetune_layers": 2}, TUNED),
     Run("top2-long", "top 2 fine-tuned, lr 2e-4, 8 epochs, no early stop (best-UA epoch kept)",
-        {"finetune_layers": 2}, dict(epochs=8, lr=2e-4, balance="none", patience=8)),
+        {"finetune_layers": 2}, dict(epochs=8, lr=2e-4, balance="none", patience=8), protocols=("dev_selected",)),
+    Run("all6", "all 6 MiniLM blocks fine-tuned (only the embeddings cached), lr 1e-4, 5 epochs",
+        {"finetune_layers": 6}, dict(epochs=5, lr=1e-4, balance="none", patience=5), protocols=("clean",)),
+    Run("all6-smooth", "as all6, label smoothing 0.1, 3 epochs", {"finetune_layers": 6},
+        dict(epochs=3, lr=1e-4, balance="none", patience=3, label_smoothing=0.1), protocols=("clean",)),
+    Run("all6-mean", "as all6, mean pooling instead of attention pooling, 4 epochs", {"finetune_layers": 6},
+        dict(epochs=4, lr=1e-4, balance="none", patience=4), head={"pool": "mean"}, protocols=("clean",)),
     Run("top2-context1", "top 2 fine-tuned, the previous speaker-tagged turn as context",
         {"finetune_layers": 2, "context": True}, TUNED, "gold-context", {"turns": 1}),
+    Run("top2-context1-nostop", "as top2-context1, all 6 epochs (patience 6; best-UA epoch kept)",
+        {"finetune_layers": 2, "context": True}, {**TUNED, "patience": 6}, "gold-context", {"turns": 1},
+        protocols=("dev_selected",)),
 ]
 QUICK_RUNS = [dataclasses.replace(RUNS[0], train={**FROZEN, "epochs": 3})]
 
@@ -101,11 +118,19 @@ def scores(m: dict) -> dict:
 
 
 def finished(path: Path, cfg) -> dict | None:
-    """A result saved by an earlier invocation for the same configuration (runs are reused, not redone)."""
+    """A result saved by an earlier invocation for the same configuration (runs are reused, not redone;
+    options added to fusion since then count as their defaults)."""
+    from fusion.errors import ConfigError
+    from fusion.experiment import ExperimentConfig
+
     if not path.is_file():
         return None
     saved = json.loads(path.read_text(encoding="utf-8"))
-    return saved["result"] if saved.get("config") == cfg.to_dict() else None
+    try:
+        same = ExperimentConfig.from_dict(saved["config"]).to_dict() == cfg.to_dict()
+    except (ConfigError, KeyError, TypeError):  # written by an incompatible fusion version
+        return None
+    return saved["result"] if same else None
 
 
 def save(path: Path, cfg, result: dict) -> dict:
@@ -165,6 +190,14 @@ def run_dev_selected(run: Run, data_dir: Path, work: Path) -> dict:
         "n_dev": len(dev_idx), "seconds": round(time.perf_counter() - t0)})
 
 
+def ensembles(runs: list[Run], data_dir: Path, work: Path) -> list[dict]:
+    """Probability-averaging ensembles of the finished clean runs among ``runs`` (meld_ensembles)."""
+    probs = {r.name: meld_ensembles.probabilities(experiment(r, data_dir), work / r.name,
+                                                  work / f"{r.name}.clean.probs.npz", VAL_FRACTION)
+             for r in runs if (work / r.name / "model.pt").is_file() and (work / f"{r.name}.clean.json").is_file()}
+    return meld_ensembles.ensembles(probs, scores)
+
+
 def baselines(data_dir: Path, work: Path) -> list[dict]:
     """TF-IDF + LR and frozen mean-pooled MiniLM + LR, fitted on the training rows of each protocol."""
     import numpy as np
@@ -213,61 +246,74 @@ def baselines(data_dir: Path, work: Path) -> list[dict]:
     return out
 
 
-def cli_commands(run: Run, model_dir: str) -> list[str]:
-    """The clean run on the CLI: exactly (its saved config.toml: val_fraction 0.1, which ``--set`` cannot
-    reach), then with flags (same but the default val_fraction 0.15), then the dev evaluation."""
+def cli_commands(run: Run) -> list[str]:
+    """The clean run on the CLI (``fusion train`` carves its validation slice from MELD train the same
+    way, with the CLI's default val_fraction 0.15 instead of 0.1), then the dev evaluation."""
     out = f"runs/meld-{run.name}"
     flags = " ".join(["--transcriber", run.transcriber, *run.cli_sets()])
-    return [f"fusion train --config {model_dir}/config.toml --out {out}",
-            f"fusion train --dataset meld --data-dir ../shared/data/meld --mode text --text-encoder minilm "
-            f"{flags} --out {out}",
+    return [f"fusion train --dataset meld --data-dir ../shared/data/meld --mode text --text-encoder minilm "
+            f"{flags} --threads 1 --out {out}",
             f"fusion evaluate {out} --dataset meld --data-dir ../shared/data/meld --split dev --json"]
 
 
 def best(rows: list[dict], protocol: str, split: str) -> dict | None:
-    """The run with the highest weighted-F1 on ``split`` ("val" or "dev") under ``protocol``."""
+    """The row with the highest weighted-F1 on ``split`` ("val" or "dev") under ``protocol``."""
     scored = [r for r in rows if split in r.get(protocol, {})]
     return max(scored, key=lambda r: r[protocol][split]["weighted_f1"], default=None)
 
 
+def _cell(result: dict, *path: str) -> str:
+    for key in path:
+        if not isinstance(result, dict) or key not in result:
+            return "-"
+        result = result[key]
+    return f"{result:.1f}" if isinstance(result, float) else str(result)
+
+
+def _epochs(result: dict) -> str:
+    return f"{result['best_epoch']}/{result['epochs_run']}" if "epochs_run" in result else "-"
+
+
+def _per_epoch(result: dict) -> str:
+    return f"{result['train_seconds'] / result['epochs_run']:.0f}" if "train_seconds" in result else "-"
+
+
 def markdown(results: dict) -> str:
-    lines = ["# MELD text-only: weighted-F1 on dev (7 classes)", "",
-             f"Generated by `{results['command']}` in {results['minutes']:.0f} min "
-             f"({results['machine']}). Dev has {results['n_dev']} utterances; no test split offline.", "",
-             "* **clean**: train on MELD train minus a dialogue-disjoint 10% slice (early stopping on it), "
-             "dev untouched. **Headline.**",
-             "* **dev-selected**: train on all of MELD train, early stopping on dev, report dev: dev is both "
-             "the selection and the reporting split (optimistic).",
-             "* The fusion trainer keeps the epoch with the best validation UA; weighted-F1 is reported.", "",
+    """The table README.md embeds (no headings: the README gives it one)."""
+    rows = results["baselines"] + results["runs"] + results.get("ensembles", [])
+    top = max(((r[p]["dev"]["weighted_f1"], r["name"], p) for r in results["runs"] + results.get("ensembles", [])
+               for p in PROTOCOLS if p in r), default=(float("nan"), "-", "-"))
+    sel = results["selection"].get("clean")
+    lines = [f"Generated by `{results['command']}` (training and scoring: {results['run_minutes']:.0f} min in all, "
+             f"each run timed when it was trained; {results['machine']}). MELD dev: {results['n_dev']} utterances, "
+             "7 classes; no test split offline. Metric: weighted-F1 (wF1, %), one seed.", "",
+             f"**Goal dev wF1 >= 60: {'reached' if top[0] >= 60 else 'not reached'}.** Headline (clean, chosen "
+             "on the validation slice, dev unseen): "
+             + (f"`{sel['run']}`, dev wF1 **{sel['dev_weighted_f1']:.1f}**" if sel else "-")
+             + f". Highest dev wF1 of any row: {top[0]:.1f} (`{top[1]}`, {top[2].replace('_', '-')}).", "",
              "| run | what | clean: val wF1 | clean: dev wF1 | clean: dev UA | dev-selected: dev wF1 | "
-             "best epoch (clean / dev-sel.) |",
-             "|---|---|---:|---:|---:|---:|---:|"]
-    for r in results["baselines"] + results["runs"]:
+             "dev-selected: dev UA | best/run epochs (clean; dev-selected) | s/epoch (clean) |",
+             "|---|---|---:|---:|---:|---:|---:|---|---:|"]
+    for r in rows:
         clean, dsel = r.get("clean", {}), r.get("dev_selected", {})
-        val = clean.get("val", {}).get("weighted_f1")
-        cells = [r["name"], r["note"], f"{val:.1f}" if val is not None else "",
-                 f"{clean['dev']['weighted_f1']:.1f}" if clean else "",
-                 f"{clean['dev']['ua']:.1f}" if clean else "",
-                 f"{dsel['dev']['weighted_f1']:.1f}" if dsel else "",
-                 f"{clean.get('best_epoch', '-')} / {dsel.get('best_epoch', '-')}"]
-        lines.append("| " + " | ".join(cells) + " |")
-    sel = results["selection"]
-    lines += ["", "## Selected", ""]
-    for key, text in (("clean", "chosen on the 10% validation slice (dev unseen)"),
-                      ("dev_selected", "chosen on dev (optimistic)")):
-        if sel.get(key):
-            lines.append(f"* {text}: **{sel[key]['run']}**, dev weighted-F1 **{sel[key]['dev_weighted_f1']:.1f}**")
-    top = max((r[p]["dev"]["weighted_f1"] for r in results["runs"] for p in ("clean", "dev_selected") if p in r),
-              default=float("nan"))
-    lines += ["", f"Goal: dev weighted-F1 >= 60: **{'reached' if top >= 60 else 'not reached'}** (best dev "
-              f"weighted-F1 of any run under any protocol: {top:.1f}). References on dev: frozen MiniLM "
-              "mean-pooled + LR 52.3, TF-IDF + LR 42.4; published anchors (test, with context, "
-              "RoBERTa-large) 65-66.", "",
-              "## Commands (clean protocol, per run)", ""]
+        lines.append("| " + " | ".join([
+            f"`{r['name']}`", r["note"], _cell(clean, "val", "weighted_f1"), _cell(clean, "dev", "weighted_f1"),
+            _cell(clean, "dev", "ua"), _cell(dsel, "dev", "weighted_f1"), _cell(dsel, "dev", "ua"),
+            f"{_epochs(clean)}; {_epochs(dsel)}", _per_epoch(clean)]) + " |")
+    lines += ["", "- **clean** (headline): trained on MELD train minus a dialogue-disjoint 10% slice, early "
+              "stopping on that slice (`train_model_dir`), dev scored untouched (`evaluate_model_dir`). "
+              "Ensembles average the clean models' probabilities; their members and class offsets are "
+              "chosen on the same validation slice.",
+              "- **dev-selected** (secondary, optimistic): trained on all of MELD train with early stopping on "
+              "dev, scored on dev: dev is both the selection and the reporting split.",
+              "- s/epoch: wall seconds per training epoch (incl. validation) on the shared machine, so only a "
+              "rough cost; published anchor (test, RoBERTa-large with dialogue context): wF1 65-66.", "",
+              "Commands per clean run (`fusion train` carves its validation slice the same way, with the "
+              "CLI's default val_fraction 0.15 instead of 0.1):", ""]
     for r in results["runs"]:
-        lines += [f"* `{r['name']}`:", *[f"  * `{c}`" for c in r.get("commands", [])]]
-    if results.get("notes"):
-        lines += ["", "## Notes", "", *[f"* {n}" for n in results["notes"]]]
+        if r.get("commands"):
+            lines.append(f"- `{r['name']}`: " + " ; ".join(f"`{c}`" for c in r["commands"]))
+    lines += ["", "Notes:", "", *[f"- {n}" for n in results.get("notes", [])]]
     return "\n".join(lines) + "\n"
 
 
@@ -302,19 +348,20 @@ def main(argv: list[str] | None = None) -> int:
         row = {"name": run.name, "note": run.note, "text_encoder": "minilm", "text_config": run.text,
                "train": run.train, "transcriber": run.transcriber, "transcriber_config": run.transcriber_config,
                "head": run.head}
-        for protocol in protocols:
+        for protocol in [p for p in protocols if p in run.protocols]:
             print(f"== {run.name} [{protocol}]", flush=True)
             if protocol == "clean":
                 row["clean"] = run_clean(run, data_dir, work)
-                row["commands"] = cli_commands(run, row["clean"]["model_dir"])
+                row["commands"] = cli_commands(run)
             else:
                 row["dev_selected"] = run_dev_selected(run, data_dir, work)
             print(f"   dev weighted-F1 {row[protocol]['dev']['weighted_f1']:.1f}", flush=True)
         rows.append(row)
-    base = baselines(data_dir, work)
+    base = baselines(data_dir, args.work)  # the same for --quick and full runs
+    ensemble_rows = [] if args.quick else ensembles(runs, data_dir, work)
     selection = {}
     for protocol, split in (("clean", "val"), ("dev_selected", "dev")):
-        chosen = best(rows, protocol, split)
+        chosen = best(rows + ensemble_rows, protocol, split)
         if chosen:
             selection[protocol] = {"run": chosen["name"], "by": f"{split} weighted-F1",
                                    "dev_weighted_f1": chosen[protocol]["dev"]["weighted_f1"]}
@@ -327,8 +374,9 @@ def main(argv: list[str] | None = None) -> int:
                                "on it, fusion train_model_dir), score dev untouched (evaluate_model_dir)",
                       "dev_selected": "train on all of train, early stopping on dev, score dev (optimistic: "
                                       "dev is both the selection and the reporting split)"},
-        "selection": selection, "baselines": base, "runs": rows,
+        "selection": selection, "baselines": base, "runs": rows, "ensembles": ensemble_rows,
         "minutes": (time.perf_counter() - start) / 60,
+        "run_minutes": sum(r[p]["seconds"] for r in rows for p in PROTOCOLS if p in r) / 60,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores shared, torch threads 1",
         "notes": NOTES,
     }
@@ -342,18 +390,28 @@ def main(argv: list[str] | None = None) -> int:
 
 
 NOTES = [
-    "One seed (0) per run: with 1,109 dev utterances a difference below ~1.5 points is within noise.",
-    "Epoch selection: the fusion trainer keeps the epoch with the best validation UA (its only criterion) "
-    "and stops after `patience` epochs without a better UA; for a weighted-F1 goal this can stop early "
-    "(see best epoch vs epochs run). A `train.select` option (ua | weighted_f1 | loss) would fix that.",
-    "One learning rate for the fine-tuned blocks and the head (AdamW + one-cycle); per-group rates "
-    "(e.g. 1e-4 blocks, 1e-3 head) would need a trainer option.",
+    "One seed (0) per run: with 1,109 dev utterances a difference below ~1.5 points is within noise. Seed "
+    "ensembles are not run: the trainer's seed also moves the validation carve, so members with other seeds "
+    "would have trained on the slice that chooses the ensemble.",
+    "Loss: the plain (unweighted) loss suits weighted-F1, which rewards the majority class (neutral is 42% of "
+    "train); class weights trade ~5 points of wF1 for ~6.5 points of UA (`frozen` vs `frozen-weights`).",
+    "The validation slice is easier than dev (val wF1 is 3 to 6.5 points above dev wF1 on every row), so the goal "
+    "is judged on dev only. Ensembles have no CLI: this script averages the clean runs' model-directory "
+    "predictions (`predict_proba`), so their cost is the sum of their members'.",
+    "`ensemble-val-offsets`: its validation wF1 is in-sample (the offsets are fitted on that slice), so "
+    "choosing by validation wF1 favours it although its dev wF1 can be below `ensemble-val`'s (compare the "
+    "two rows); fitting the offsets on one half of the slice and checking them on the other would fix that.",
+    "Cost with 1 torch thread: the frozen head ~20 s per epoch; all 6 blocks fine-tuned ~250 CPU-seconds "
+    "per epoch (measured on `all6`; its 558 s wall per epoch is under load from other jobs).",
+    "Epoch selection: the fusion trainer keeps the epoch with the best validation UA (its only criterion) and "
+    "stops after `patience` epochs without a better UA. A `train.select` option (ua | weighted_f1 | loss) and "
+    "per-group learning rates (blocks vs head) would need trainer changes.",
     "Batches are not length-bucketed, so the padded length is about the batch maximum; dialogue context "
     "roughly doubles it and the time of a fine-tuned epoch.",
-    "Dialogue context: the meld recipe stores up to 3 previous turns in extra['context'] (option "
-    "`context`); the `gold-context` transcriber puts `turns` of them (speaker-tagged) before the "
-    "utterance, the minilm encoder with `context=true` encodes them as the first segment of a sentence "
-    "pair and pools only the utterance's own tokens. Utterance.transcript is untouched.",
+    "Dialogue context: the meld recipe stores up to 3 previous turns in extra['context'] (option `context`); "
+    "the `gold-context` transcriber puts `turns` of them (speaker-tagged) before the utterance, the minilm "
+    "encoder with `context=true` encodes them as the first segment of a sentence pair and pools only the "
+    "utterance's own tokens. Utterance.transcript is untouched.",
 ]
 
 if __name__ == "__main__":
