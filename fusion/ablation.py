@@ -135,7 +135,8 @@ def run_ablation(cfg: ExperimentConfig, out_dir: str | Path, *,
                 atomic_write_json(path, {
                     "mode": mode, "seed": seed, "fold": fold.index, "test_groups": list(fold.test_groups),
                     "metrics": metrics, "best_epoch": result.best_epoch, "best_val_ua": result.best_val_ua,
-                    "curve": result.curve, "ids": [utts[n].id for n in fold.test], "y_true": y,
+                    "curve": result.curve, "refit_epochs": len(result.refit_curve),
+                    "ids": [utts[n].id for n in fold.test], "y_true": y,
                     "probs": np.round(probs, 6).tolist(),
                 })
     results = aggregate(cfg, runs_dir, labels, folds)

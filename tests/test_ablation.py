@@ -62,6 +62,15 @@ def test_ablation_end_to_end_and_resume(fake_plugins, synthetic_corpus, tmp_path
     assert res3["modes"]["fused"]["ua"] == res["modes"]["fused"]["ua"]
 
 
+def test_refit_ablation_records_the_refit_epochs_per_run(fake_plugins, synthetic_corpus, tmp_path):
+    cfg = _cfg(synthetic_corpus, modes=("audio",), folds=2,
+               train=TrainConfig(epochs=4, batch_size=16, lr=3e-3, patience=2, refit=True))
+    run_ablation(cfg, tmp_path / "run", log=lambda s: None)
+    runs = [json.loads(p.read_text()) for p in sorted((tmp_path / "run" / "runs").glob("audio-*.json"))]
+    assert len(runs) == 2
+    assert all(r["refit_epochs"] == r["best_epoch"] >= 1 for r in runs)
+
+
 def test_changed_config_refuses_to_mix_runs(fake_plugins, synthetic_corpus, tmp_path):
     from fusion.errors import ConfigError
 

@@ -9,8 +9,7 @@ exporters need tensors in and tensors out. :func:`classifier_graph` wraps the mo
   ``audio_lengths`` [B] (int64), ``text`` [B, Tt, ...] (the text encoder's ``featurize`` output:
   int64 token ids or float32 frozen states), ``text_lengths`` [B] (int64);
 * outputs: ``probabilities`` [B, C] (softmax of the logits, classes in ``labels`` order) and, for
-  fused models whose head has unimodal branches (e.g. cross-attention with ``aux_weight > 0``,
-  late), ``audio_probabilities`` and ``text_probabilities`` [B, C].
+  fused models whose head has unimodal branches (cross-attention, late), ``audio_probabilities`` and ``text_probabilities`` [B, C].
 
 The frozen ``featurize`` part (log-mel, frozen Whisper states, tokenizer, frozen MiniLM states) is
 *not* exported: it stays in Python and is the documented preprocessing step, :func:`graph_inputs`

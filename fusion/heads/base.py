@@ -14,6 +14,9 @@ when the model has no such modality) and called as::
 * After a forward pass, ``head.branch_logits`` maps "audio"/"text" to unimodal logits
   [B, C] where the head has unimodal branches, and ``head.attention`` holds attention
   weights for inspection (cross-attention heads).
+* ``head.fit_held_out(logits, branch_logits, targets)``: an optional second stage fitted on
+  held-out (validation) predictions by the trainer after every epoch; a no-op unless the
+  head overrides it.
 """
 
 from __future__ import annotations
@@ -63,6 +66,14 @@ class FusionHead(nn.Module):
     def forward(self, audio: Encoded | None, text: Encoded | None,
                 targets: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
         raise NotImplementedError
+
+    def fit_held_out(self, logits: Tensor, branch_logits: dict[str, Tensor], targets: Tensor) -> dict | None:
+        """Optional second stage, fitted by the trainer after every epoch (before early stopping
+        reads the validation UA) on the validation predictions (eval mode): ``logits`` [N, C],
+        ``branch_logits`` per modality [N, C], targets [N]. A head whose combination must not
+        be fitted on the training data (where its branches are over-confident) overrides this;
+        it returns what it fitted, or None. The default fits nothing."""
+        return None
 
     @staticmethod
     def batch_size(audio: Encoded | None, text: Encoded | None) -> int:

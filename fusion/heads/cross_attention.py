@@ -1,24 +1,34 @@
-"""Cross-attention head (the default): MulT-style bidirectional cross-modal attention.
+"""Cross-attention head (the default): a product of unimodal experts plus a cross-modal correction.
 
-Both sequences are projected to ``d_model``. Each of ``n_layers`` layers updates the two
-streams simultaneously: audio frames (queries) attend to text tokens, text tokens attend to
-audio frames, each followed by residual + LayerNorm + FFN + residual + LayerNorm. Padded
-steps are never attended to (``key_padding_mask`` is True at *padded* positions, the inverse
-of ``Encoded.mask``) and are excluded from the masked pooling of each stream. The two pooled
-streams are concatenated with the projected ``pooled`` embeddings and classified by ``base.mlp``.
+    fused = s_audio * log_softmax(audio_logits) + s_text * log_softmax(text_logits) + s_corr * correction
 
-* Auxiliary unimodal classifiers on the projected pooled embeddings (``aux_weight > 0``) add
-  ``aux_weight * CE`` per modality to the loss and fill ``branch_logits``; they keep one
-  modality from dominating.
-* ``attention`` holds the last layer's head-averaged weights, ``"audio_to_text"`` [B, Ta, Tt]
-  and ``"text_to_audio"`` [B, Tt, Ta], computed in eval mode only (training uses the fused
-  attention kernel without materialising them).
-* Long audio: there is no audio self-attention, so memory is O(Ta·Tt), not O(Ta²);
-  ``audio_stride > 1`` additionally average-pools the audio stream (mask-aware) before the
-  attention, and the audio axis of the weights is then the pooled one.
-* Missing-modality rule: the cross-attention sublayers are skipped (their output counts as
-  zero), the present stream still goes through its LayerNorm/FFN path and pooling, and the
-  missing modality's pooled stream and projected embedding are zeros.
+* **Experts.** Each modality has its own classifier (``UnimodalClassifier``: the same pooling
+  and MLP as the audio-only / text-only models) trained by its own cross-entropy, weighted
+  ``aux_weight`` (so each branch learns as well as a unimodal model even when the other
+  modality is easier: no modality competition). With ``isolate_branches`` the fused loss does
+  not reach the branches (their log-probabilities are detached in the fused sum); with
+  ``isolate_encoders`` it does not reach the encoders' trainable parts either.
+* **Scales** ``s_audio``, ``s_text``, ``s_corr`` (> 0, initialised at 1: the plain product of
+  the two posteriors). With ``fit_scales`` the trainer fits them (and nothing else) on the
+  validation speakers' predictions after every epoch, before early stopping looks at the
+  validation UA (:meth:`fit_held_out`, :func:`fusion.training.trainer.fit_head_on_validation`,
+  :mod:`fusion.heads.calibration`): an expert at ~100% training accuracy is over-confident on
+  the data it was trained on, and a correction may not transfer to unseen speakers, so the
+  held-out data decides how much each term is trusted. ``learn_scales`` also learns them with
+  the fused loss on the training data (off by default: that data over-trusts the easy expert).
+* **Correction.** MulT-style bidirectional cross-modal attention: both sequences are projected
+  to ``d_model``; each of ``n_layers`` layers lets audio frames attend to text tokens and text
+  tokens attend to audio frames (residual + LayerNorm + FFN + residual + LayerNorm). The two
+  attended streams are pooled (masked) and an MLP whose output layer starts at zero maps them
+  to a logit correction: training starts from the product of experts and only adds what the
+  interaction of the two modalities explains. Padded steps are never attended to.
+* ``branch_logits`` holds both experts' logits; ``attention`` holds the last layer's
+  head-averaged weights ``"audio_to_text"`` [B, Ta, Tt] and ``"text_to_audio"`` [B, Tt, Ta]
+  (eval mode only; training uses the fused attention kernel). ``audio_stride > 1`` average-pools
+  the audio stream (mask-aware) before the attention; memory is O(Ta·Tt).
+* Missing-modality rule: the missing expert drops out of the product and the correction (which
+  needs both) is zero, so the output is the present expert's scaled log-probabilities. Modality
+  dropout (``modality_dropout``) trains the scales and the correction on exactly that case.
 """
 
 from __future__ import annotations
@@ -33,9 +43,13 @@ from torch import Tensor, nn
 from fusion.components import Encoded
 from fusion.errors import ConfigError
 
-from .base import FusionHead, Pooling, check_config, mlp, projection
+from .base import POOLS, FusionHead, Pooling, Presence, check_config, mlp, projection
+from .calibration import fit_log_scales
+from .unimodal import UnimodalClassifier
 
 STREAM_POOLS = ("attention", "mean")
+MODALITIES = ("audio", "text")
+TERMS = (*MODALITIES, "correction")  # the scaled terms of the fused logits
 
 
 def downsample(seq: Tensor, mask: Tensor, stride: int) -> tuple[Tensor, Tensor]:
@@ -53,6 +67,11 @@ def downsample(seq: Tensor, mask: Tensor, stride: int) -> tuple[Tensor, Tensor]:
     return summed / counts.clamp(min=1.0).unsqueeze(-1), counts > 0      # [B, T'/s, D], [B, T'/s]
 
 
+def detached(x: Encoded) -> Encoded:
+    """``x`` with its sequence and pooled embedding cut from the graph (no gradient to the encoder)."""
+    return Encoded(seq=x.seq.detach(), mask=x.mask, pooled=x.pooled.detach())
+
+
 class CrossBlock(nn.Module):
     """One direction of one layer: ``x`` (queries) attends to ``context`` (keys/values)."""
 
@@ -64,103 +83,147 @@ class CrossBlock(nn.Module):
                                 nn.Linear(ff_mult * d_model, d_model))
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x: Tensor, context: Tensor | None, context_mask: Tensor | None,
+    def forward(self, x: Tensor, context: Tensor, context_mask: Tensor,
                 need_weights: bool) -> tuple[Tensor, Tensor | None]:
-        """x [B, Tq, D], context [B, Tk, D] | None, context_mask [B, Tk] (True = valid)
+        """x [B, Tq, D], context [B, Tk, D], context_mask [B, Tk] (True = valid)
         -> x [B, Tq, D], weights [B, Tq, Tk] | None."""
-        weights = None
-        if context is not None:
-            attended, weights = self.attn(x, context, context, key_padding_mask=~context_mask,
-                                          need_weights=need_weights)  # [B, Tq, D], [B, Tq, Tk]
-            x = self.norm_attn(x + self.drop(attended))  # [B, Tq, D]
-        else:
-            x = self.norm_attn(x)                        # [B, Tq, D] attention output counts as 0
-        x = self.norm_ff(x + self.drop(self.ff(x)))      # [B, Tq, D]
+        attended, weights = self.attn(x, context, context, key_padding_mask=~context_mask,
+                                      need_weights=need_weights)  # [B, Tq, D], [B, Tq, Tk]
+        x = self.norm_attn(x + self.drop(attended))       # [B, Tq, D]
+        x = self.norm_ff(x + self.drop(self.ff(x)))       # [B, Tq, D]
         return x, weights
 
 
+class CrossModalCorrection(nn.Module):
+    """Bidirectional cross-attention over both sequences -> a logit correction [B, C] that is
+    exactly zero at initialisation (zero output layer)."""
+
+    def __init__(self, audio_dim: int, text_dim: int, num_classes: int, config):
+        super().__init__()
+        d = config.d_model
+        self.stride = config.audio_stride
+        self.audio_proj, self.text_proj = projection(audio_dim, d), projection(text_dim, d)
+        layer = (d, config.n_heads, config.ff_mult, config.dropout)
+        self.audio_blocks = nn.ModuleList(CrossBlock(*layer) for _ in range(config.n_layers))  # audio -> text
+        self.text_blocks = nn.ModuleList(CrossBlock(*layer) for _ in range(config.n_layers))   # text -> audio
+        self.audio_pool, self.text_pool = Pooling(config.pool, d), Pooling(config.pool, d)
+        self.out = mlp(2 * d, config.hidden, num_classes, config.dropout)
+        nn.init.zeros_(self.out[-1].weight)
+        nn.init.zeros_(self.out[-1].bias)
+
+    def forward(self, audio: Encoded, text: Encoded, need_weights: bool) -> tuple[Tensor, dict[str, Tensor]]:
+        """-> correction [B, C], attention weights of the last layer (when ``need_weights``)."""
+        a_in = audio.seq.masked_fill(~audio.mask.unsqueeze(-1), 0.0)                 # [B, Ta, Da]
+        a_seq, a_mask = downsample(self.audio_proj(a_in), audio.mask, self.stride)  # [B, Ta', D], [B, Ta']
+        t_seq = self.text_proj(text.seq.masked_fill(~text.mask.unsqueeze(-1), 0.0))  # [B, Tt, D]
+        t_mask = text.mask                                                            # [B, Tt]
+        weights: dict[str, Tensor] = {}
+        for audio_block, text_block in zip(self.audio_blocks, self.text_blocks):
+            new_a, w_at = audio_block(a_seq, t_seq, t_mask, need_weights)  # [B, Ta', D], [B, Ta', Tt]
+            new_t, w_ta = text_block(t_seq, a_seq, a_mask, need_weights)   # [B, Tt, D], [B, Tt, Ta']
+            a_seq, t_seq = new_a, new_t
+            if need_weights:
+                weights = {"audio_to_text": w_at.detach(), "text_to_audio": w_ta.detach()}
+        pooled = torch.cat([self.audio_pool(a_seq, a_mask), self.text_pool(t_seq, t_mask)], dim=-1)  # [B, 2D]
+        return self.out(pooled), weights                                                           # [B, C]
+
+
 class CrossAttentionHead(FusionHead):
-    """Bidirectional audio<->text cross-attention, pooled streams + pooled embeddings -> MLP."""
+    """Scaled product of the audio and text experts + a zero-initialised cross-attention correction."""
 
     name: ClassVar[str] = "cross-attention"
 
     @dataclass(frozen=True)
     class Config:
-        d_model: int = 128        # width of the projected streams and of the attention
-        n_heads: int = 4          # attention heads (must divide d_model)
-        n_layers: int = 1         # stacked bidirectional cross-attention layers
-        ff_mult: int = 2          # FFN hidden width = ff_mult * d_model
-        dropout: float = 0.2      # dropout in attention, FFN and the MLP classifier
-        hidden: int = 256         # hidden width of the MLP classifier(s)
-        pool: str = "attention"   # pooling of each attended stream: "attention" | "mean" (both masked)
-        aux_weight: float = 0.3   # weight of each auxiliary unimodal loss; 0 = no auxiliary classifiers
-        audio_stride: int = 1     # average-pool the audio stream over this many frames first (1 = off)
+        branch_pool: str = "attention"   # each expert's pooling: "attention" | "mean" | "encoder" (as unimodal)
+        branch_hidden: int = 128         # hidden width of each expert's MLP (as the unimodal head)
+        branch_dropout: float = 0.3      # dropout inside each expert's MLP (as the unimodal head)
+        aux_weight: float = 1.0          # weight of each expert's own cross-entropy in the loss
+        isolate_branches: bool = True    # the fused loss does not reach the experts (detached log-probs)
+        isolate_encoders: bool = False   # nor the encoders: the correction sees detached sequences
+        fit_scales: bool = True          # refit the scales on the validation predictions after every epoch
+        learn_scales: bool = False       # also learn the scales with the fused loss on the training data
+        correction: bool = True          # add the cross-attention correction term
+        d_model: int = 128               # width of the projected streams and of the attention
+        n_heads: int = 4                 # attention heads (must divide d_model)
+        n_layers: int = 1                # stacked bidirectional cross-attention layers
+        ff_mult: int = 2                 # FFN hidden width = ff_mult * d_model
+        dropout: float = 0.2             # dropout in attention, FFN and the correction MLP
+        hidden: int = 256                # hidden width of the correction MLP
+        pool: str = "attention"          # pooling of each attended stream: "attention" | "mean" (both masked)
+        audio_stride: int = 1            # average-pool the audio stream over this many frames first (1 = off)
+        modality_dropout: float = 0.0    # training only: fraction of samples with one modality removed
 
     def __init__(self, config: Config, audio_dim: int | None, text_dim: int | None, num_classes: int):
         super().__init__(config, audio_dim, text_dim, num_classes)
-        check_config(self.name, config, non_negative=("aux_weight",), fractions=("dropout",),
-                     positive=("d_model", "n_heads", "n_layers", "ff_mult", "hidden", "audio_stride"),
-                     choices={"pool": STREAM_POOLS})
+        check_config(self.name, config, non_negative=("aux_weight",), fractions=("dropout", "branch_dropout",
+                                                                                 "modality_dropout"),
+                     positive=("d_model", "n_heads", "n_layers", "ff_mult", "hidden", "branch_hidden",
+                               "audio_stride"),
+                     choices={"pool": STREAM_POOLS, "branch_pool": POOLS})
         if config.d_model % config.n_heads:
             raise ConfigError(f"fusion head 'cross-attention': n_heads ({config.n_heads}) must divide "
                               f"d_model ({config.d_model})")
-        d = config.d_model
-        self.audio_seq_proj, self.text_seq_proj = projection(audio_dim, d), projection(text_dim, d)
-        self.audio_vec_proj, self.text_vec_proj = projection(audio_dim, d), projection(text_dim, d)
-        layer = (d, config.n_heads, config.ff_mult, config.dropout)
-        self.audio_blocks = nn.ModuleList(CrossBlock(*layer) for _ in range(config.n_layers))  # audio -> text
-        self.text_blocks = nn.ModuleList(CrossBlock(*layer) for _ in range(config.n_layers))   # text -> audio
-        self.audio_pool, self.text_pool = Pooling(config.pool, d), Pooling(config.pool, d)
-        self.classifier = mlp(4 * d, config.hidden, num_classes, config.dropout)
-        self.aux = nn.ModuleDict()
-        if config.aux_weight > 0:
-            self.aux["audio"] = mlp(d, config.hidden, num_classes, config.dropout)
-            self.aux["text"] = mlp(d, config.hidden, num_classes, config.dropout)
+        if config.isolate_branches and config.aux_weight == 0:
+            raise ConfigError("fusion head 'cross-attention': with isolate_branches the experts learn only from "
+                              "their own losses; aux_weight must be > 0 (or set isolate_branches=false)")
+        self.experts = nn.ModuleDict({
+            name: UnimodalClassifier(config.branch_pool, dim, config.branch_hidden, num_classes,
+                                     config.branch_dropout)
+            for name, dim in zip(MODALITIES, (audio_dim, text_dim))})
+        self.log_scales = nn.Parameter(torch.zeros(len(TERMS)),  # [3] log s_audio, log s_text, log s_correction
+                                       requires_grad=config.learn_scales)
+        self.correction = (CrossModalCorrection(audio_dim, text_dim, num_classes, config)
+                           if config.correction else None)
 
-    def streams(self, audio: Encoded | None, text: Encoded | None) -> tuple:
-        """-> audio seq [B, Ta, D], mask [B, Ta], text seq [B, Tt, D], mask [B, Tt], projected,
-        with padded input steps zeroed first; None for a missing modality."""
-        a_seq = a_mask = t_seq = t_mask = None
-        if audio is not None:
-            a_in = audio.seq.masked_fill(~audio.mask.unsqueeze(-1), 0.0)             # [B, Ta, Da]
-            a_seq, a_mask = downsample(self.audio_seq_proj(a_in), audio.mask,
-                                       self.config.audio_stride)                    # [B, Ta', D], [B, Ta']
-        if text is not None:
-            t_in = text.seq.masked_fill(~text.mask.unsqueeze(-1), 0.0)               # [B, Tt, Dt]
-            t_seq, t_mask = self.text_seq_proj(t_in), text.mask                      # [B, Tt, D], [B, Tt]
-        return a_seq, a_mask, t_seq, t_mask
+    @property
+    def scales(self) -> dict[str, float]:
+        """The current weights of the fused terms: "audio", "text" (experts), "correction"."""
+        return dict(zip(TERMS, self.log_scales.detach().exp().tolist()))
+
+    def fit_held_out(self, logits: Tensor, branch_logits: dict[str, Tensor], targets: Tensor) -> dict | None:
+        """With ``fit_scales``: refit the scales of the experts (and of the correction) on held-out
+        predictions (logits [N, C], branch logits [N, C] per modality, targets [N]) by the
+        class-weighted cross-entropy of the fused logits; returns the new scales."""
+        if not self.config.fit_scales or set(branch_logits) != set(MODALITIES) or not len(targets):
+            return None
+        scales = self.log_scales.detach().exp().to(logits.device)                  # [3]
+        terms = [branch_logits[m].detach().log_softmax(-1) for m in MODALITIES]      # [N, C] each
+        if self.correction is not None:  # the correction is what the experts do not explain
+            terms.append((logits.detach() - scales[0] * terms[0] - scales[1] * terms[1]) / scales[2])  # [N, C]
+        fitted = fit_log_scales(terms, targets, self.class_weights,
+                                init=self.log_scales.detach()[:len(terms)])  # [K]
+        with torch.no_grad():
+            self.log_scales[:len(terms)] = fitted.to(self.log_scales.device)
+        return {"scales": {k: round(v, 3) for k, v in self.scales.items()}}
 
     def forward(self, audio: Encoded | None, text: Encoded | None,
                 targets: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
-        batch = self.batch_size(audio, text)
-        ref = (audio if audio is not None else text).pooled
-        a_seq, a_mask, t_seq, t_mask = self.streams(audio, text)
-        need = not self.training
-        weights: dict[str, Tensor] = {}
-        for audio_block, text_block in zip(self.audio_blocks, self.text_blocks):
-            new_a = new_t = None
-            if a_seq is not None:
-                new_a, w = audio_block(a_seq, t_seq, t_mask, need)  # [B, Ta, D], [B, Ta, Tt]
-                if w is not None:
-                    weights["audio_to_text"] = w.detach()
-            if t_seq is not None:
-                new_t, w = text_block(t_seq, a_seq, a_mask, need)   # [B, Tt, D], [B, Tt, Ta]
-                if w is not None:
-                    weights["text_to_audio"] = w.detach()
-            a_seq, t_seq = new_a, new_t
-        zeros = ref.new_zeros(batch, self.config.d_model)  # [B, D]
-        a_vec = self.audio_vec_proj(audio.pooled) if audio is not None else zeros  # [B, D]
-        t_vec = self.text_vec_proj(text.pooled) if text is not None else zeros     # [B, D]
-        a_pooled = self.audio_pool(a_seq, a_mask) if a_seq is not None else zeros  # [B, D]
-        t_pooled = self.text_pool(t_seq, t_mask) if t_seq is not None else zeros   # [B, D]
-        logits = self.classifier(torch.cat([a_pooled, t_pooled, a_vec, t_vec], dim=-1))  # [B, C]
-        present = {"audio": (audio, a_vec), "text": (text, t_vec)}
-        self.branch_logits = {name: self.aux[name](vec)  # [B, C]
-                              for name, (x, vec) in present.items() if x is not None and name in self.aux}
-        self.attention = weights
+        presence = Presence.of(audio, text, self.config.modality_dropout, self.training)
+        inputs = {"audio": audio, "text": text}
+        keep = {"audio": presence.audio, "text": presence.text}  # [B] bool each
+        self.branch_logits = {m: self.experts[m](x) for m, x in inputs.items() if x is not None}  # [B, C] each
+        scales = self.log_scales.exp()  # [3]
+        logits = presence.ref.new_zeros(presence.batch, self.num_classes)  # [B, C]
+        for index, m in enumerate(MODALITIES):
+            if m not in self.branch_logits:
+                continue
+            log_p = self.branch_logits[m].log_softmax(-1)                # [B, C]
+            if self.config.isolate_branches:
+                log_p = log_p.detach()
+            log_p = log_p * keep[m].unsqueeze(-1).to(log_p.dtype)        # [B, C] removed modality -> 0
+            logits = logits + scales[index] * log_p                      # [B, C]
+        self.attention = {}
+        if self.correction is not None and audio is not None and text is not None:
+            if self.config.isolate_encoders:  # the encoders learn from the experts' losses only
+                audio, text = detached(audio), detached(text)
+            correction, self.attention = self.correction(audio, text, need_weights=not self.training)  # [B, C]
+            both = (presence.audio & presence.text).unsqueeze(-1).to(correction.dtype)               # [B, 1]
+            logits = logits + scales[2] * correction * both                                          # [B, C]
         if targets is None:
             return logits, None
         loss = self.loss(logits, targets)
-        for branch in self.branch_logits.values():
-            loss = loss + self.config.aux_weight * self.loss(branch, targets)
+        if self.config.aux_weight > 0:
+            for branch in self.branch_logits.values():
+                loss = loss + self.config.aux_weight * self.loss(branch, targets)
         return logits, loss

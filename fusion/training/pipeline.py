@@ -91,7 +91,10 @@ def _train_model_dir(cfg: ExperimentConfig, out_dir: str | Path, ctx: distribute
                "excluded": inputs.excluded}
     if ctx.distributed:
         metrics["distributed"] = {"world_size": ctx.world_size, "cache_by_rank": rank_stats}
-    if va:
+    if result.selection_val is not None:  # refit: the refit model has seen the validation speakers
+        metrics["val"] = result.selection_val
+        metrics["refit_epochs"] = len(result.refit_curve)
+    elif va:
         probs = predict_proba(model, inputs.items(va, mode))
         y = [labels.index(utts[n].label) for n in va]
         metrics["val"] = classification_metrics(y, probs.argmax(1), labels)

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError, TrainingError
+from ..heads.base import FusionHead
 from ..model import Batch, EmotionModel, pad_sequences
 from . import distributed
 from .metrics import classification_metrics
@@ -39,6 +40,8 @@ class TrainConfig:
     label_smoothing: float = 0.0  # cross-entropy label smoothing
     seed: int = 0                 # seeds init, shuffling, dropout and augmentation
     max_nonfinite: int = 3        # consecutive non-finite losses before training stops with an error
+    refit: bool = False           # after early stopping, retrain from the initial weights on train + validation
+                                  # for the selected number of epochs (validation UA stays the selection's)
 
     def __post_init__(self):
         if self.balance not in BALANCE:
@@ -63,6 +66,8 @@ class TrainResult:
     best_epoch: int                      # 1-based epoch whose weights were kept
     best_val_ua: float                   # NaN when there was no validation split
     curve: list[dict] = field(default_factory=list)  # per epoch: train_loss, val_loss, val_ua
+    refit_curve: list[dict] = field(default_factory=list)  # per refit epoch (train + validation): train_loss
+    selection_val: dict | None = None    # refit only: validation metrics of the kept epoch, before the refit
 
 
 def seed_everything(seed: int) -> None:
@@ -138,21 +143,80 @@ def train(model: EmotionModel, train_items: Sequence[dict], val_items: Sequence[
           log: Callable[[str], None] | None = None, amp: torch.dtype | None = None) -> TrainResult:
     """Train in place on the model's device; keeps the weights of the epoch with the best validation UA.
 
+    With ``cfg.refit`` (and a validation split) the model then restarts from its initial weights and
+    trains on train + validation for the selected number of epochs, on the same learning-rate schedule
+    (the weights kept are those after that epoch; ``best_val_ua`` is still the selection run's; what
+    the head's held-out stage fitted on validation is carried over, since no held-out data is left).
     ``amp``: torch.autocast dtype for the training steps (see fusion.training.device; None = float32).
     """
     if not train_items:
         raise TrainingError("the training split is empty")
+    if not any(p.requires_grad for p in model.parameters()):
+        raise TrainingError("the model has no trainable parameters")
+    initial = copy.deepcopy(model.state_dict()) if cfg.refit and val_items else None
+    net = distributed.wrap(model)  # DistributedDataParallel under torchrun (wrapped once, reused by the refit)
+    result = _fit(model, net, train_items, val_items, cfg, cfg.epochs, log, amp)
+    if initial is not None:
+        result.selection_val = _evaluate(model, val_items, list(model.labels), cfg.batch_size * 2)
+        fitted = _held_out_fitted(model)  # the head's validation-fitted values: no held-out data is left
+        model.load_state_dict(initial)
+        if log:
+            log(f"  refit on train + validation ({len(train_items) + len(val_items)} utterances) "
+                f"for {result.best_epoch} epochs")
+        result.refit_curve = _fit(model, net, list(train_items) + list(val_items), (), cfg, result.best_epoch,
+                                  log, amp).curve
+        with torch.no_grad():
+            for name, param in model.head.named_parameters():
+                if name in fitted:
+                    param.copy_(fitted[name])
+    model.eval()
+    return result
+
+
+def _held_out_fitted(model: EmotionModel) -> dict[str, torch.Tensor]:
+    """The head's parameters that its held-out stage fits and gradient descent does not train
+    (e.g. cross-attention's scales): copies, carried over from the selection run to the refit."""
+    if type(model.head).fit_held_out is FusionHead.fit_held_out:
+        return {}
+    return {name: p.detach().clone() for name, p in model.head.named_parameters() if not p.requires_grad}
+
+
+@torch.no_grad()
+def fit_head_on_validation(model: EmotionModel, items: Sequence[dict], batch_size: int = 64) -> dict | None:
+    """``model.head.fit_held_out`` on the model's eval-mode predictions for ``items`` (every rank
+    predicts all of them, so all ranks fit the same values); returns what the head fitted.
+
+    Run after every epoch, before the validation metrics, so that early stopping selects the
+    epoch (and keeps the weights) of the model as it is used: with its held-out stage fitted."""
+    if type(model.head).fit_held_out is FusionHead.fit_held_out:  # the head has no second stage
+        return None
+    model.eval()
+    device = next(model.parameters()).device
+    logits, branches, targets = [], {}, []
+    for i in range(0, len(items), batch_size):
+        batch, y = collate(items[i:i + batch_size])
+        out, _ = model(batch_to(batch, device))                    # [b, C]
+        logits.append(out.float())
+        targets.append(y.to(device))                               # [b]
+        for name, branch in model.head.branch_logits.items():
+            branches.setdefault(name, []).append(branch.float())  # [b, C]
+    return model.head.fit_held_out(torch.cat(logits), {k: torch.cat(v) for k, v in branches.items()},
+                                   torch.cat(targets))
+
+
+def _fit(model: EmotionModel, net: torch.nn.Module, train_items: Sequence[dict], val_items: Sequence[dict],
+         cfg: TrainConfig, stop_after: int, log: Callable[[str], None] | None,
+         amp: torch.dtype | None) -> TrainResult:
+    """Up to ``stop_after`` epochs of a ``cfg.epochs``-epoch schedule; with validation items, early
+    stopping and the best epoch's weights, else the last epoch's."""
     labels = list(model.labels)
     y_train = [it["label"] for it in train_items]
     if cfg.balance == "weights":
         model.head.set_class_weights(class_weights(y_train, len(labels)))
     model.head.label_smoothing = cfg.label_smoothing
     params = [p for p in model.parameters() if p.requires_grad]
-    if not params:
-        raise TrainingError("the model has no trainable parameters")
     device = params[0].device
     ctx = distributed.current()
-    net = distributed.wrap(model)  # DistributedDataParallel under torchrun
     scaler = torch.amp.GradScaler(device.type, enabled=amp == torch.float16)  # fp16 only: bf16 needs no scaling
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = math.ceil(math.ceil(len(train_items) / ctx.world_size) / cfg.batch_size)
@@ -166,7 +230,7 @@ def train(model: EmotionModel, train_items: Sequence[dict], val_items: Sequence[
     best_state, best_ua, best_epoch, since_best = None, -1.0, 0, 0
     curve: list[dict] = []
     nonfinite = 0
-    for epoch in range(1, cfg.epochs + 1):
+    for epoch in range(1, stop_after + 1):
         net.train()
         total, seen = 0.0, 0
         for idx in _batches(len(train_items), cfg, y_train, gen, ctx.rank, ctx.world_size):
@@ -195,6 +259,7 @@ def train(model: EmotionModel, train_items: Sequence[dict], val_items: Sequence[
         total, seen = distributed.sum_over_ranks(total, seen)
         row = {"epoch": epoch, "train_loss": total / max(seen, 1)}
         if val_items:
+            fit_head_on_validation(model, val_items, cfg.batch_size * 2)  # the head's held-out stage, if any
             m = _evaluate(model, val_items, labels, cfg.batch_size * 2)
             row.update(val_loss=m["loss"], val_ua=m["ua"], val_wa=m["wa"])
             if distributed.agree(m["ua"] > best_ua + 1e-6):  # rank 0 decides, so all ranks stop together
@@ -212,5 +277,4 @@ def train(model: EmotionModel, train_items: Sequence[dict], val_items: Sequence[
         model.load_state_dict(best_state)
     else:
         best_epoch, best_ua = len(curve), float("nan")
-    model.eval()
     return TrainResult(best_epoch, best_ua, curve)

@@ -46,7 +46,7 @@ def test_cross_attention_builds_through_registry_with_kwargs():
 
     head = fusion.get_fusion_head("cross-attention").build({"n_layers": 2}, audio_dim=32, text_dim=16,
                                                            num_classes=4)
-    assert isinstance(head, Imported) and head.config.n_layers == 2 and len(head.audio_blocks) == 2
+    assert isinstance(head, Imported) and head.config.n_layers == 2 and len(head.correction.audio_blocks) == 2
     assert fusion.get_fusion_head("mult").load() is Imported
 
 

@@ -1,4 +1,4 @@
-"""CrossAttentionHead: attention weights, masking, auxiliary branches, long audio, config."""
+"""CrossAttentionHead: product of experts, correction, held-out fit, attention weights, masking, config."""
 
 from __future__ import annotations
 
@@ -60,13 +60,121 @@ def test_auxiliary_branches_fill_branch_logits_and_add_their_loss(synth):
     assert set(head.branch_logits) == {"audio"} and head.attention == {}
 
 
-def test_no_auxiliary_branches_when_aux_weight_is_zero(synth):
-    head = make(synth, aux_weight=0.0).eval()
+def test_aux_weight_zero_leaves_only_the_fused_loss(synth):
+    head = make(synth, aux_weight=0.0, isolate_branches=False).eval()
     audio, text = synth.pair()
     targets = torch.tensor([0, 1, 2])
     logits, loss = head(audio, text, targets)
-    assert head.branch_logits == {} and len(head.aux) == 0
+    assert set(head.branch_logits) == {"audio", "text"}  # the experts are the fusion itself
     torch.testing.assert_close(loss, F.cross_entropy(logits, targets))
+
+
+def product_of(head, audio, text):
+    scales = head.log_scales.exp()
+    return (scales[0] * head.branch_logits["audio"].log_softmax(-1)
+            + scales[1] * head.branch_logits["text"].log_softmax(-1))
+
+
+def test_untrained_head_is_the_plain_product_of_the_experts(synth):
+    head = make(synth).eval()
+    audio, text = synth.pair(batch=4)
+    with torch.no_grad():
+        logits, _ = head(audio, text)
+    assert head.scales == {"audio": 1.0, "text": 1.0, "correction": 1.0}
+    torch.testing.assert_close(logits, head.branch_logits["audio"].log_softmax(-1)
+                               + head.branch_logits["text"].log_softmax(-1))
+
+
+def test_correction_is_added_to_the_scaled_product(synth, train):
+    head = make(synth, dropout=0.0, d_model=32, hidden=32)
+    audio, text, audio_bit, text_bit = synth.task(batch=32)
+    train(head, audio, text, 2 * audio_bit + text_bit, steps=5)
+    head.eval()
+    with torch.no_grad():
+        logits, _ = head(audio, text)
+        product = product_of(head, audio, text)
+        correction, _ = head.correction(audio, text, need_weights=False)
+    assert correction.abs().max() > 0  # training moved it away from zero
+    torch.testing.assert_close(logits, product + head.log_scales[2].exp() * correction)
+    plain = make(synth, correction=False).eval()
+    with torch.no_grad():
+        logits, _ = plain(audio, text)
+    assert plain.correction is None and plain.attention == {}
+    torch.testing.assert_close(logits, product_of(plain, audio, text))
+
+
+@pytest.mark.parametrize("isolate", [True, False])
+def test_isolated_experts_get_no_gradient_from_the_fused_loss(synth, isolate):
+    head = make(synth, isolate_branches=isolate, learn_scales=True)
+    audio, text = synth.pair(batch=4)
+    logits, _ = head(audio, text)
+    F.cross_entropy(logits, torch.tensor([0, 1, 2, 3])).backward()  # the fused loss alone
+    expert_grads = [p.grad for p in head.experts.parameters()]
+    reached = any(g is not None and g.abs().sum() > 0 for g in expert_grads)
+    assert reached is not isolate
+    assert head.log_scales.grad is not None and head.log_scales.grad.abs().sum() > 0
+    assert not make(synth).log_scales.requires_grad  # by default the scales are only fitted on held-out data
+
+
+@pytest.mark.parametrize("isolate", [True, False])
+def test_isolated_encoders_get_no_gradient_from_the_fused_loss(synth, isolate):
+    head = make(synth, isolate_encoders=isolate)
+    audio, text = synth.pair(batch=4)
+    audio.seq.requires_grad_(True)
+    with torch.no_grad():  # a non-zero correction, so that it has a gradient path at all
+        head.correction.out[-1].weight.normal_()
+    logits, _ = head(audio, text)
+    F.cross_entropy(logits, torch.tensor([0, 1, 2, 3])).backward()  # the fused loss alone
+    reached = audio.seq.grad is not None and audio.seq.grad.abs().sum() > 0
+    assert reached is not isolate
+
+
+def test_fit_held_out_trusts_the_informative_expert(synth):
+    head = make(synth, correction=False).eval()
+    gen = torch.Generator().manual_seed(0)
+    targets = torch.randint(0, synth.num_classes, (200,), generator=gen)
+    informative = 3.0 * F.one_hot(targets, synth.num_classes).float() + torch.randn(200, 4, generator=gen)
+    noise = 3.0 * torch.randn(200, synth.num_classes, generator=gen)  # confident and wrong
+    fused = informative.log_softmax(-1) + noise.log_softmax(-1)
+    fitted = head.fit_held_out(fused, {"audio": informative, "text": noise}, targets)
+    assert fitted["scales"] == pytest.approx(head.scales, abs=1e-3)
+    assert head.scales["audio"] > 1.0 > head.scales["text"] and head.scales["correction"] == 1.0
+    assert make(synth, fit_scales=False).fit_held_out(fused, {"audio": informative, "text": noise},
+                                                      targets) is None
+
+
+def test_fit_held_out_turns_down_a_correction_that_does_not_transfer(synth):
+    head = make(synth).eval()
+    gen = torch.Generator().manual_seed(1)
+    targets = torch.randint(0, synth.num_classes, (200,), generator=gen)
+    audio = 2.0 * F.one_hot(targets, synth.num_classes).float() + torch.randn(200, 4, generator=gen)
+    text = torch.randn(200, synth.num_classes, generator=gen)
+    harmful = 5.0 * torch.randn(200, synth.num_classes, generator=gen)  # a correction that is noise
+    fused = audio.log_softmax(-1) + text.log_softmax(-1) + harmful
+    head.fit_held_out(fused, {"audio": audio, "text": text}, targets)
+    assert head.scales["correction"] < 0.2 < head.scales["audio"]
+
+
+def test_missing_modality_is_the_present_expert_alone(synth):
+    head = make(synth).eval()
+    audio, text = synth.pair(batch=3)
+    with torch.no_grad():
+        head.log_scales.copy_(torch.tensor([0.5, -0.5, 0.0]))
+        only_audio, _ = head(audio, None)
+        torch.testing.assert_close(only_audio, head.log_scales[0].exp()
+                                   * head.branch_logits["audio"].log_softmax(-1))
+        only_text, _ = head(None, text)
+        torch.testing.assert_close(only_text, head.log_scales[1].exp() * head.branch_logits["text"].log_softmax(-1))
+
+
+def test_modality_dropout_removes_one_expert_per_dropped_sample(synth):
+    torch.manual_seed(0)
+    head = make(synth, modality_dropout=0.9999, correction=False, dropout=0.0, branch_dropout=0.0).train()
+    audio, text = synth.pair(batch=64)
+    logits, _ = head(audio, text)
+    single = [head.branch_logits[m].log_softmax(-1) for m in ("audio", "text")]  # [B, C] each
+    one_expert = torch.isclose(logits, single[0]).all(-1) | torch.isclose(logits, single[1]).all(-1)  # [B]
+    assert one_expert.all() and not torch.isclose(logits, single[0]).all(-1).all()
 
 
 def test_missing_modality_ignores_everything_about_the_other(synth):
@@ -97,7 +205,43 @@ def test_long_audio_runs_with_1500_frames(synth):
     ({"n_layers": 0}, "n_layers"),
     ({"aux_weight": -1.0}, "aux_weight"),
     ({"audio_stride": 0}, "audio_stride"),
+    ({"branch_pool": "max"}, "valid choices: attention, encoder, mean"),
+    ({"branch_dropout": 1.0}, "branch_dropout"),
+    ({"aux_weight": 0.0}, "isolate_branches"),
 ])
 def test_invalid_configs(synth, config, message):
     with pytest.raises(ConfigError, match=message):
         make(synth, **config)
+
+
+def fused_items(n: int, seed: int) -> list[dict]:
+    """Audio features [T, 8] that carry the label; text ids that are noise."""
+    gen = torch.Generator().manual_seed(seed)
+    items = []
+    for i in range(n):
+        label = i % 2
+        audio = 0.3 * torch.randn(4 + i % 5, 8, generator=gen) + (1.0 if label else -1.0)
+        text = torch.randint(1, 64, (3 + i % 4,), generator=gen)
+        items.append({"audio": audio, "text": text, "label": label})
+    return items
+
+
+def test_trainer_fits_the_scales_on_validation_after_every_epoch(fake_plugins, monkeypatch):
+    from fusion.model import EmotionModel, ModelConfig
+    from fusion.training.trainer import TrainConfig, seed_everything, train
+
+    seed_everything(0)
+    model = EmotionModel(ModelConfig(mode="fused", labels=("neg", "pos"), acoustic_encoder="fake-frames",
+                                     text_encoder="fake-bag", head="cross-attention",
+                                     head_config={"d_model": 16, "hidden": 16, "branch_hidden": 16}))
+    calls = []
+    fit = model.head.fit_held_out
+
+    def counted(logits, branch_logits, targets):
+        calls.append(len(targets))
+        return fit(logits, branch_logits, targets)
+
+    monkeypatch.setattr(model.head, "fit_held_out", counted)
+    result = train(model, fused_items(48, 0), fused_items(24, 1), TrainConfig(epochs=4, batch_size=16, lr=3e-3))
+    assert calls == [24] * len(result.curve)
+    assert model.head.scales["audio"] > model.head.scales["text"]  # the text is noise on held-out data

@@ -76,3 +76,56 @@ def test_empty_training_split_is_an_error(fake_plugins):
 def test_few_steps_train_without_scheduler_errors(fake_plugins, epochs, batch):
     r = train(_model(), _items(32), _items(8, seed=1), TrainConfig(epochs=epochs, batch_size=batch))
     assert len(r.curve) == epochs and all(math.isfinite(c["train_loss"]) for c in r.curve)
+
+
+def test_refit_retrains_on_train_and_validation_for_the_selected_epochs(fake_plugins, monkeypatch):
+    from fusion.training import trainer
+
+    epoch_sizes = []
+    real_batches = trainer._batches
+    monkeypatch.setattr(trainer, "_batches", lambda n, *a, **k: epoch_sizes.append(n) or real_batches(n, *a, **k))
+    cfg = TrainConfig(epochs=8, batch_size=16, lr=3e-3, patience=3)
+    seed_everything(0)
+    plain = _model()
+    plain_result = train(plain, _items(64), _items(24, seed=1), cfg)
+    plain_sizes, epoch_sizes[:] = list(epoch_sizes), []
+    seed_everything(0)
+    refit = _model()
+    result = train(refit, _items(64), _items(24, seed=1), TrainConfig(**{**cfg.to_dict(), "refit": True}))
+    # the selection run is the plain run; then best_epoch epochs over the 88 train + validation items
+    assert result.best_epoch == plain_result.best_epoch and result.best_val_ua == plain_result.best_val_ua
+    assert epoch_sizes == plain_sizes + [88] * result.best_epoch
+    assert len(result.refit_curve) == result.best_epoch and "val_ua" not in result.refit_curve[0]
+    assert result.selection_val["ua"] == pytest.approx(result.best_val_ua)
+    assert not refit.training
+    changed = [k for k, v in refit.state_dict().items() if not torch.equal(v, plain.state_dict()[k])]
+    assert changed, "the refit model kept the selection run's weights"
+    assert plain_result.refit_curve == [] and plain_result.selection_val is None
+
+
+def test_refit_without_validation_is_a_plain_run(fake_plugins):
+    seed_everything(1)
+    model = _model()
+    result = train(model, _items(32), [], TrainConfig(epochs=3, batch_size=16, refit=True))
+    assert len(result.curve) == 3 and result.refit_curve == [] and result.selection_val is None
+
+
+def test_refit_is_a_config_option():
+    assert TrainConfig.from_dict({"refit": True}).refit is True
+    assert TrainConfig().refit is False
+
+
+def test_refit_keeps_what_the_head_fitted_on_validation(fake_plugins):
+    def fused_items(n, seed):
+        g = torch.Generator().manual_seed(seed)
+        return [{"audio": torch.randn(6, 8, generator=g) + (1.0 if i % 2 else -1.0),
+                 "text": torch.randint(1, 64, (4,), generator=g), "label": i % 2} for i in range(n)]
+
+    seed_everything(0)
+    model = EmotionModel(ModelConfig(mode="fused", labels=("neg", "pos"), acoustic_encoder="fake-frames",
+                                     text_encoder="fake-bag", head="cross-attention"))
+    initial = model.head.log_scales.detach().clone()
+    train(model, fused_items(48, 0), fused_items(24, 1), TrainConfig(epochs=4, batch_size=16, lr=3e-3, refit=True))
+    selected = model.head.log_scales.detach().clone()
+    assert not torch.equal(selected, initial), "the scales were not fitted on validation"
+    assert not model.head.log_scales.requires_grad
