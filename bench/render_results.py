@@ -25,6 +25,7 @@ SECTIONS = [
     ("asr_wer.md", "Speech-to-text WER on RAVDESS", "python bench/asr/wer.py"),
     ("speed_predict.md", "Speed: predict latency, one 4-s clip", "see bench/speed/README.md"),
     ("speed_transcription.md", "Speed: corpus transcription throughput", "see bench/speed/README.md"),
+    ("speed_transcription_cache.md", "Speed: transcription second pass, from the cache", "see bench/speed/README.md"),
     ("speed_encoder_padding.md", "Speed: Whisper encoder trimmed vs padded", "see bench/speed/README.md"),
     ("speed_features.md", "Speed: feature extraction", "see bench/speed/README.md"),
     ("speed_ablation.md", "Speed: ablation wall time (RAVDESS, 4 folds, 3 modes)", "see bench/speed/README.md"),

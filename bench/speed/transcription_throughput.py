@@ -181,14 +181,16 @@ def main(argv: list[str] | None = None) -> int:
         r["x_vs_openai_whisper"] = round(ratio, 3)
         rows.append([r["system"], r["clips"], r["clips_per_s"], round(audio_s / r["seconds"], 2),
                      ratio, f"{100 * r['wer']:.1f}%"])
-    md = common.table(["system", "clips", "clips/s", "x real time", "x vs openai-whisper", "WER"], rows)
-    md += (f"\n\nThe systems took turns on each chunk of {args.batch_size} clips. Load 1m before / after: "
-           f"{report['load_before']['load_1m']} / {report['load_after']['load_1m']}.")
+    md = ""
+    if rows:
+        md = common.table(["system", "clips", "clips/s", "x real time", "x vs openai-whisper", "WER"], rows)
+        md += (f"\n\nThe systems took turns on each chunk of {args.batch_size} clips. Load 1m before / after: "
+               f"{report['load_before']['load_1m']} / {report['load_after']['load_1m']}.")
     c = report.get("cache_pass", {})
     if "skipped" in c:
-        md += f"\n\nSecond pass from the cache: skipped ({c['skipped']})."
+        md = md + ("\n\n" if md else "") + f"Second pass from the cache: skipped ({c['skipped']})."
     elif c:
-        md += (f"\n\nSecond pass from the cache: {c['clips']} clips in {c['seconds']} s "
+        md = md + ("\n\n" if md else "") + (f"Second pass from the cache: {c['clips']} clips in {c['seconds']} s "
                f"({c['clips_per_s']} clips/s), {c['from_cache']} from cache, {c['transcribed']} transcribed.")
     print(md)
     name = "transcription" if report["runs"] else "transcription_cache"  # a cache-pass-only run keeps the table
