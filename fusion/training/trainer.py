@@ -173,10 +173,15 @@ def train(model: EmotionModel, train_items: Sequence[dict], val_items: Sequence[
     return result
 
 
+def _has_held_out_stage(model: EmotionModel) -> bool:
+    """Whether the model's head overrides :meth:`FusionHead.fit_held_out` (a second, held-out stage)."""
+    return type(model.head).fit_held_out is not FusionHead.fit_held_out
+
+
 def _held_out_fitted(model: EmotionModel) -> dict[str, torch.Tensor]:
     """The head's parameters that its held-out stage fits and gradient descent does not train
     (e.g. cross-attention's scales): copies, carried over from the selection run to the refit."""
-    if type(model.head).fit_held_out is FusionHead.fit_held_out:
+    if not _has_held_out_stage(model):
         return {}
     return {name: p.detach().clone() for name, p in model.head.named_parameters() if not p.requires_grad}
 
@@ -188,7 +193,7 @@ def fit_head_on_validation(model: EmotionModel, items: Sequence[dict], batch_siz
 
     Run after every epoch, before the validation metrics, so that early stopping selects the
     epoch (and keeps the weights) of the model as it is used: with its held-out stage fitted."""
-    if type(model.head).fit_held_out is FusionHead.fit_held_out:  # the head has no second stage
+    if not _has_held_out_stage(model):
         return None
     model.eval()
     device = next(model.parameters()).device

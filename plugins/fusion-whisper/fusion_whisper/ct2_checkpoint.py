@@ -33,7 +33,6 @@ import numpy as np
 from fusion.cache import atomic_write_bytes, atomic_write_json, default_root
 from fusion.errors import CheckpointError
 
-from .offline_models import SOURCES as CT2_SOURCES  # noqa: F401  (model names buildable offline)
 from .offline_models import ct2_model_dir
 
 SUPPORTED_BINARY_VERSIONS = (6,)  # every CTranslate2 >= 3.0 writes version 6
