@@ -179,6 +179,8 @@ def aggregate(cfg: ExperimentConfig, runs_dir: Path, labels, folds) -> dict:
         entry["per_class_recall"] = {l: float(entry["confusion_fraction"][i][i]) for i, l in enumerate(labels)}
         entry["n"] = int(counts.sum())
         entry["curves"] = [{"seed": r["seed"], "fold": r["fold"], "curve": r["curve"]} for r in runs]
+        if len({r["seed"] for r in runs}) > 1:
+            entry["seed_ensemble"] = seed_ensemble(runs, labels, folds)
         modes[mode] = entry
         preds[mode] = {(r["seed"], i): (y, int(np.argmax(p))) for r in runs
                        for i, y, p in zip(r["ids"], r["y_true"], r["probs"])}
@@ -191,3 +193,24 @@ def aggregate(cfg: ExperimentConfig, runs_dir: Path, labels, folds) -> dict:
                 comparisons[f"fused_vs_{other}"] = bootstrap_difference(
                     y, [preds["fused"][k][1] for k in keys], [preds[other][k][1] for k in keys])
     return {"labels": list(labels), "modes": modes, "comparisons": comparisons}
+
+
+def seed_ensemble(runs: list[dict], labels, folds) -> dict:
+    """Per fold, the metrics of the seeds' test probabilities averaged per utterance (the ensemble of
+    the seeds' models), then mean / std / per_fold over folds, like the per-seed metrics."""
+    per_fold = []
+    for fold in folds:
+        members = [r for r in runs if r["fold"] == fold.index]
+        if not members:
+            continue
+        ids = members[0]["ids"]
+        if any(r["ids"] != ids for r in members):
+            raise ConfigError(f"ablation: fold {fold.index}'s runs scored different test utterances; "
+                              "rerun it in a fresh directory")
+        probs = np.mean([np.asarray(r["probs"], dtype=float) for r in members], axis=0)  # [N, C]
+        per_fold.append(classification_metrics(members[0]["y_true"], probs.argmax(1), labels))
+    ensemble: dict = {metric: {"mean": float(np.mean([m[metric] for m in per_fold])),
+                               "std": float(np.std([m[metric] for m in per_fold])),
+                               "per_fold": [float(m[metric]) for m in per_fold]} for metric in METRICS}
+    ensemble["seeds"] = sorted({r["seed"] for r in runs})
+    return ensemble

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from fusion.ablation import run_ablation
+from fusion.errors import ConfigError
 from fusion.experiment import ExperimentConfig
 from fusion.training.trainer import TrainConfig
 
@@ -129,3 +130,37 @@ def test_sigkill_mid_ablation_then_resume_matches_uninterrupted(synthetic_corpus
     a = json.loads((tmp_path / "ref" / "results.json").read_text())
     b = json.loads((killed / "results.json").read_text())
     assert a["modes"] == b["modes"]
+
+
+def test_seed_ensemble_averages_probabilities_per_utterance():
+    """Two seeds that each get one of two utterances wrong, confidently right on the other: the
+    averaged probabilities get both right, so the ensemble beats every member."""
+    from types import SimpleNamespace
+
+    from fusion.ablation import seed_ensemble
+
+    labels = ("a", "b")
+    folds = [SimpleNamespace(index=0)]
+
+    def run(seed, probs):
+        return {"seed": seed, "fold": 0, "ids": ["u1", "u2"], "y_true": [0, 1], "probs": probs}
+
+    runs = [run(0, [[0.9, 0.1], [0.6, 0.4]]), run(1, [[0.4, 0.6], [0.1, 0.9]])]
+    ens = seed_ensemble(runs, labels, folds)
+    assert ens["ua"]["per_fold"] == [1.0] and ens["seeds"] == [0, 1]
+    assert ens["wa"]["mean"] == 1.0
+
+    swapped = [runs[0], {**runs[1], "ids": ["u2", "u1"]}]
+    with pytest.raises(ConfigError, match="fold 0.*different test utterances"):
+        seed_ensemble(swapped, labels, folds)
+
+
+def test_ablation_with_two_seeds_reports_their_ensemble(fake_plugins, synthetic_corpus, tmp_path):
+    cfg = _cfg(synthetic_corpus, modes=("audio",), seeds=(0, 1))
+    res = run_ablation(cfg, tmp_path / "run")
+    ens = res["modes"]["audio"]["seed_ensemble"]
+    assert ens["seeds"] == [0, 1] and len(ens["ua"]["per_fold"]) == 3
+    assert 0 <= ens["ua"]["mean"] <= 1
+    assert "audio-only, ensemble of 2 seeds" in (tmp_path / "run" / "report.md").read_text()
+    single = run_ablation(_cfg(synthetic_corpus, modes=("audio",)), tmp_path / "one")
+    assert "seed_ensemble" not in single["modes"]["audio"]

@@ -127,6 +127,8 @@ def export(log: Path, out: Path) -> None:
              "|---|---|---|---|---|---|---|"]
     for i, r in enumerate(ranked, 1):
         spec = {k: v for k, v in r["spec"].items() if k not in ("name", "seeds")}
+        if r.get("featurize"):  # encoder options that change the cached features (e.g. the model)
+            spec["featurize"] = r["featurize"]
         lines.append(f"| {i} | {r['spec'].get('name', '')} | {len(r['spec'].get('seeds', [0]))} | "
                      f"{100 * r['val_ua']:.1f} | {100 * r['test_ua']:.1f} ± {100 * r['test_ua_std']:.1f} | "
                      f"{100 * r['ensemble_test_ua']:.1f} | `{json.dumps(spec)}` |")

@@ -18,13 +18,19 @@ from fusion.cache import file_hash_once
 from fusion.errors import CheckpointError
 
 ENV_MODEL = "FUSION_WHISPER_MODEL"  # overrides the default model of the whisper components
-DEFAULT_MODEL = "tiny.en"
+DEFAULT_MODEL = "tiny.en"           # transcribers (and the shared-pass pair): English, fastest
+DEFAULT_ENCODER_MODEL = "base"      # whisper-encoder: chosen on validation speakers (bench/results/ravdess_tuning.md)
 EXAMPLE_CHECKPOINT = "../shared/models/whisper/tiny.en.pt"
 
 
 def default_model() -> str:
     """``$FUSION_WHISPER_MODEL`` if set, else ``tiny.en``."""
     return os.environ.get(ENV_MODEL) or DEFAULT_MODEL
+
+
+def default_encoder_model() -> str:
+    """``$FUSION_WHISPER_MODEL`` if set, else ``base`` (the acoustic encoder's default)."""
+    return os.environ.get(ENV_MODEL) or DEFAULT_ENCODER_MODEL
 
 
 def is_path(model: str) -> bool:

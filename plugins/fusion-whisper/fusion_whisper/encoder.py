@@ -43,7 +43,7 @@ class WhisperEncoder(AcousticEncoder):
 
     @dataclass(frozen=True)
     class Config:
-        model: str = field(default_factory=checkpoint.default_model)  # name ("tiny.en") or .pt path
+        model: str = field(default_factory=checkpoint.default_encoder_model)  # name ("base") or .pt path
         trim: bool = True              # encode the real length; False: standard padded 30 s window, sliced
         finetune_layers: int = 0       # k > 0: train copies of the top k blocks (+ ln_post) on cached states
         normalize_layers: bool = True  # layer-norm (no affine) each layer before the weighted average (cached)

@@ -10,7 +10,7 @@ equal ``whisper-encoder`` with ``trim=False`` (not the default trimmed ones: see
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
@@ -26,6 +26,7 @@ class SharedPassWhisperEncoder(WhisperEncoder):
 
     @dataclass(frozen=True)
     class Config(WhisperEncoder.Config):
+        model: str = field(default_factory=checkpoint.default_model)  # whisper-shared's default (tiny.en)
         trim: bool = False  # False: the padded pass shared with whisper-shared; True: trimmed, nothing shared
 
     def featurize_key(self) -> dict:

@@ -62,6 +62,19 @@ def test_registered_with_alias():
     assert fusion.get_acoustic_encoder("whisper").name == "whisper-encoder"
 
 
+def test_default_models_encoder_base_shared_pass_tiny_en(monkeypatch):
+    """The encoder defaults to base (chosen on validation speakers); the shared-pass encoder keeps
+    its transcriber's tiny.en; $FUSION_WHISPER_MODEL overrides both."""
+    from fusion_whisper.encoder import WhisperEncoder
+    from fusion_whisper.shared_encoder import SharedPassWhisperEncoder
+
+    monkeypatch.delenv("FUSION_WHISPER_MODEL", raising=False)
+    assert WhisperEncoder.Config().model == "base"
+    assert SharedPassWhisperEncoder.Config().model == "tiny.en"
+    monkeypatch.setenv("FUSION_WHISPER_MODEL", "small")
+    assert WhisperEncoder.Config().model == SharedPassWhisperEncoder.Config().model == "small"
+
+
 @pytest.mark.parametrize("seconds", [1.0, 3.0])
 def test_featurize_shapes_follow_the_real_length(encoder, seconds):
     feats = encoder.featurize(torch.from_numpy(tone(seconds)))
