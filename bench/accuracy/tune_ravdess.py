@@ -111,8 +111,8 @@ def export(log: Path, out: Path) -> None:
     runs = [r for r in every if not r.get("inner")]
     inner = [r for r in every if r.get("inner")]
     ranked = sorted(runs, key=lambda r: -r["val_ua"])
-    distinct = {json.dumps({k: v for k, v in r["spec"].items() if k not in ("name", "seeds")}, sort_keys=True)
-                for r in runs}
+    distinct = {json.dumps({**{k: v for k, v in r["spec"].items() if k not in ("name", "seeds")},
+                            "featurize": r.get("featurize", {})}, sort_keys=True) for r in runs}
     out.mkdir(parents=True, exist_ok=True)
     (out / "ravdess_tuning.json").write_text(json.dumps(
         {"benchmark": "ravdess-audio-8class-4fold", "selection": "mean validation UA over the 4 folds "
@@ -120,7 +120,7 @@ def export(log: Path, out: Path) -> None:
          "specs_relative_to": BASELINE, "n_configurations": len(distinct), "n_runs": len(runs), "runs": runs,
          "inner_runs": inner}, indent=2) + "\n")
     lines = [f"{len(runs)} runs of {len(distinct)} distinct training configurations (whisper-encoder on cached tiny.en "
-             "states), ranked by mean validation UA; test UA is reported only. Changes are relative to the "
+             "states unless `featurize` names another model), ranked by mean validation UA; test UA is reported only. Changes are relative to the "
              f"defaults when the search ran: `{json.dumps(BASELINE)}` (add them to rerun a spec with today's "
              "defaults).", "",
              "| rank | configuration | seeds | val UA | test UA | seed-ensemble test UA | changes |",

@@ -1,4 +1,4 @@
-"""The training loop: class balance, early stopping on validation UA, clipping, seeds.
+"""The training loop: class balance, early stopping on a validation metric (UA by default), clipping, seeds.
 
 Items are dicts ``{"audio": Tensor | None, "text": Tensor | None, "label": int}`` holding
 cached ``featurize`` outputs (in memory, on the CPU); the loop only runs the trainable parts,
@@ -26,6 +26,7 @@ from . import distributed
 from .metrics import classification_metrics
 
 BALANCE = ("weights", "sampler", "none")
+SELECT = ("ua", "weighted_f1", "macro_f1")  # validation metrics (classification_metrics keys) for selection
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class TrainConfig:
     batch_size: int = 32          # utterances per step
     lr: float = 1e-3              # AdamW learning rate
     weight_decay: float = 1e-2    # AdamW weight decay
-    patience: int = 10            # early stopping: epochs without a better validation UA
+    patience: int = 10            # early stopping: epochs without a better validation `select` score
     balance: str = "weights"      # "weights" (class-weighted loss) | "sampler" (balanced batches) | "none"
     grad_clip: float = 1.0        # max gradient norm (0 = off)
     label_smoothing: float = 0.0  # cross-entropy label smoothing
@@ -42,10 +43,14 @@ class TrainConfig:
     max_nonfinite: int = 3        # consecutive non-finite losses before training stops with an error
     refit: bool = False           # after early stopping, retrain from the initial weights on train + validation
                                   # for the selected number of epochs (validation UA stays the selection's)
+    select: str = "ua"            # validation metric that picks the kept epoch and drives early stopping:
+                                  # "ua" | "weighted_f1" | "macro_f1"
 
     def __post_init__(self):
         if self.balance not in BALANCE:
             raise ConfigError(f"train: unknown balance {self.balance!r}; valid choices: {', '.join(BALANCE)}")
+        if self.select not in SELECT:
+            raise ConfigError(f"train: unknown select {self.select!r}; valid choices: {', '.join(SELECT)}")
         if self.epochs < 1 or self.batch_size < 1:
             raise ConfigError("train: epochs and batch_size must be >= 1")
 
@@ -64,10 +69,11 @@ class TrainConfig:
 @dataclass
 class TrainResult:
     best_epoch: int                      # 1-based epoch whose weights were kept
-    best_val_ua: float                   # NaN when there was no validation split
-    curve: list[dict] = field(default_factory=list)  # per epoch: train_loss, val_loss, val_ua
+    best_val_ua: float                   # validation UA of the kept epoch; NaN when there was no validation split
+    curve: list[dict] = field(default_factory=list)  # per epoch: train_loss, val_loss, val_ua/_wa/_<select>
     refit_curve: list[dict] = field(default_factory=list)  # per refit epoch (train + validation): train_loss
     selection_val: dict | None = None    # refit only: validation metrics of the kept epoch, before the refit
+    best_val_score: float = float("nan")  # the kept epoch's validation `select` score (TrainConfig.select)
 
 
 def seed_everything(seed: int) -> None:
@@ -141,7 +147,8 @@ def _evaluate(model: EmotionModel, items: Sequence[dict], labels: Sequence[str],
 
 def train(model: EmotionModel, train_items: Sequence[dict], val_items: Sequence[dict], cfg: TrainConfig,
           log: Callable[[str], None] | None = None, amp: torch.dtype | None = None) -> TrainResult:
-    """Train in place on the model's device; keeps the weights of the epoch with the best validation UA.
+    """Train in place on the model's device; keeps the weights of the epoch with the best validation
+    ``cfg.select`` score (UA by default) and stops after ``cfg.patience`` epochs without a better one.
 
     With ``cfg.refit`` (and a validation split) the model then restarts from its initial weights and
     trains on train + validation for the selected number of epochs, on the same learning-rate schedule
@@ -232,7 +239,7 @@ def _fit(model: EmotionModel, net: torch.nn.Module, train_items: Sequence[dict],
     else:  # too few steps for a schedule: constant learning rate
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0)
     gen = torch.Generator().manual_seed(cfg.seed)
-    best_state, best_ua, best_epoch, since_best = None, -1.0, 0, 0
+    best_state, best_score, best_ua, best_epoch, since_best = None, -1.0, float("nan"), 0, 0
     curve: list[dict] = []
     nonfinite = 0
     for epoch in range(1, stop_after + 1):
@@ -266,20 +273,23 @@ def _fit(model: EmotionModel, net: torch.nn.Module, train_items: Sequence[dict],
         if val_items:
             fit_head_on_validation(model, val_items, cfg.batch_size * 2)  # the head's held-out stage, if any
             m = _evaluate(model, val_items, labels, cfg.batch_size * 2)
-            row.update(val_loss=m["loss"], val_ua=m["ua"], val_wa=m["wa"])
-            if distributed.agree(m["ua"] > best_ua + 1e-6):  # rank 0 decides, so all ranks stop together
-                best_ua, best_epoch, since_best = m["ua"], epoch, 0
+            row.update({"val_loss": m["loss"], "val_ua": m["ua"], "val_wa": m["wa"],
+                        f"val_{cfg.select}": m[cfg.select]})
+            if distributed.agree(m[cfg.select] > best_score + 1e-6):  # rank 0 decides: all ranks stop together
+                best_score, best_ua, best_epoch, since_best = m[cfg.select], m["ua"], epoch, 0
                 best_state = copy.deepcopy(model.state_dict())
             else:
                 since_best += 1
         curve.append(row)
         if log:
             log("  epoch {epoch:3d}  loss {train_loss:.4f}".format(**row)
-                + (f"  val UA {row['val_ua']:.3f}" if "val_ua" in row else ""))
+                + (f"  val UA {row['val_ua']:.3f}" if "val_ua" in row else "")
+                + (f"  val {cfg.select} {row[f'val_{cfg.select}']:.3f}" if "val_ua" in row and cfg.select != "ua"
+                   else ""))
         if val_items and since_best >= cfg.patience:
             break
     if best_state is not None:
         model.load_state_dict(best_state)
     else:
-        best_epoch, best_ua = len(curve), float("nan")
-    return TrainResult(best_epoch, best_ua, curve)
+        best_epoch, best_ua, best_score = len(curve), float("nan"), float("nan")
+    return TrainResult(best_epoch, best_ua, curve, best_val_score=best_score)

@@ -108,3 +108,14 @@ def test_cached_probabilities_older_than_the_model_are_recomputed(tmp_path):
     os.utime(model, (cache.stat().st_mtime + 10, cache.stat().st_mtime + 10))  # retrained after the cache
     with pytest.raises(CheckpointError):  # the (fake, empty) model is loaded instead of the stale cache
         mt.meld_ensembles.probabilities(cfg, tmp_path / "r", cache, 0.1)
+
+def test_offsets_row_is_scored_on_validation_out_of_sample():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 3, 400)
+    logits = np.eye(3)[y] * 2.0 + rng.normal(0, 0.5, (400, 3))
+    logits[:200, 1] += 3.0  # only the first half is biased: offsets fitted on the second half cannot fix it
+    crossed = mt.meld_ensembles.cross_fitted_predictions(logits, y)
+    second_half_offsets = mt.meld_ensembles.class_offsets(logits[200:], y[200:])
+    assert crossed[:200].tolist() == (logits[:200] + second_half_offsets).argmax(1).tolist()
+    in_sample = (logits + mt.meld_ensembles.class_offsets(logits, y)).argmax(1)
+    assert f1_score(y, crossed, average="weighted") < f1_score(y, in_sample, average="weighted") - 0.05

@@ -129,3 +129,62 @@ def test_refit_keeps_what_the_head_fitted_on_validation(fake_plugins):
     selected = model.head.log_scales.detach().clone()
     assert not torch.equal(selected, initial), "the scales were not fitted on validation"
     assert not model.head.log_scales.requires_grad
+
+
+# validation metrics per epoch, scripted so that each selection metric peaks at a different epoch
+_SCRIPTED = [dict(ua=0.9, weighted_f1=0.2, macro_f1=0.1), dict(ua=0.5, weighted_f1=0.8, macro_f1=0.2),
+             dict(ua=0.4, weighted_f1=0.3, macro_f1=0.7), dict(ua=0.3, weighted_f1=0.1, macro_f1=0.1)]
+
+
+def _scripted_run(monkeypatch, select: str, patience: int = 4):
+    """train() with _evaluate replaced by _SCRIPTED; returns the result, the weights after each epoch
+    and the weights kept."""
+    from fusion.training import trainer
+
+    snapshots = []
+
+    def scripted(model, items, labels, batch_size):
+        snapshots.append({k: v.clone() for k, v in model.state_dict().items()})
+        return {**_SCRIPTED[len(snapshots) - 1], "wa": 0.5, "loss": 1.0}
+
+    monkeypatch.setattr(trainer, "_evaluate", scripted)
+    seed_everything(0)
+    model = _model()
+    result = train(model, _items(32), _items(8, seed=1),
+                   TrainConfig(epochs=4, batch_size=8, lr=3e-3, patience=patience, select=select))
+    return result, snapshots, model.state_dict()
+
+
+@pytest.mark.parametrize("select,epoch", [("ua", 1), ("weighted_f1", 2), ("macro_f1", 3)])
+def test_select_picks_the_kept_epoch_by_its_metric(fake_plugins, monkeypatch, select, epoch):
+    result, snapshots, kept = _scripted_run(monkeypatch, select)
+    assert result.best_epoch == epoch and len(result.curve) == 4
+    assert result.best_val_ua == _SCRIPTED[epoch - 1]["ua"]
+    assert result.best_val_score == _SCRIPTED[epoch - 1][select]
+    assert all(torch.equal(v, snapshots[epoch - 1][k]) for k, v in kept.items())
+    assert [row[f"val_{select}"] for row in result.curve] == [s[select] for s in _SCRIPTED]
+
+
+def test_select_drives_early_stopping(fake_plugins, monkeypatch):
+    by_ua, _, _ = _scripted_run(monkeypatch, "ua", patience=1)
+    by_macro_f1, _, _ = _scripted_run(monkeypatch, "macro_f1", patience=1)
+    assert len(by_ua.curve) == 2       # UA never improves after epoch 1
+    assert len(by_macro_f1.curve) == 4  # macro-F1 improves until epoch 3
+
+
+def test_select_is_a_config_option_reachable_from_the_cli():
+    from fusion.commands.train import build_config
+    from fusion.experiment import ExperimentConfig
+
+    assert TrainConfig().select == "ua"
+    cfg = build_config(None, {"dataset": "meld"}, ["train.select=weighted_f1"])
+    assert cfg.train.select == "weighted_f1"
+    assert ExperimentConfig.from_dict(cfg.to_dict()).train.select == "weighted_f1"
+    assert TrainConfig.from_dict(TrainConfig(select="macro_f1").to_dict()).select == "macro_f1"
+
+
+def test_unknown_select_lists_the_choices():
+    from fusion.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="select 'loss'.*ua, weighted_f1, macro_f1"):
+        TrainConfig(select="loss")
