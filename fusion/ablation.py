@@ -167,10 +167,8 @@ def aggregate(cfg: ExperimentConfig, runs_dir: Path, labels, folds) -> dict:
             continue
         entry: dict = {}
         for metric in METRICS:
-            per_fold = [float(np.mean([r["metrics"][metric] for r in runs if r["fold"] == f.index]))
-                        for f in folds]
-            entry[metric] = {"mean": float(np.mean(per_fold)), "std": float(np.std(per_fold)),
-                             "per_fold": per_fold}
+            entry[metric] = fold_summary([float(np.mean([r["metrics"][metric] for r in runs if r["fold"] == f.index]))
+                                          for f in folds])
         counts = np.sum([r["metrics"]["confusion_counts"] for r in runs], axis=0)
         rows = counts.sum(1, keepdims=True)
         entry["confusion"] = counts.tolist()
@@ -209,8 +207,11 @@ def seed_ensemble(runs: list[dict], labels, folds) -> dict:
                               "rerun it in a fresh directory")
         probs = np.mean([np.asarray(r["probs"], dtype=float) for r in members], axis=0)  # [N, C]
         per_fold.append(classification_metrics(members[0]["y_true"], probs.argmax(1), labels))
-    ensemble: dict = {metric: {"mean": float(np.mean([m[metric] for m in per_fold])),
-                               "std": float(np.std([m[metric] for m in per_fold])),
-                               "per_fold": [float(m[metric]) for m in per_fold]} for metric in METRICS}
+    ensemble: dict = {metric: fold_summary([float(m[metric]) for m in per_fold]) for metric in METRICS}
     ensemble["seeds"] = sorted({r["seed"] for r in runs})
     return ensemble
+
+
+def fold_summary(per_fold: list[float]) -> dict:
+    """One metric's per-fold values -> {"mean", "std", "per_fold"} (std over folds)."""
+    return {"mean": float(np.mean(per_fold)), "std": float(np.std(per_fold)), "per_fold": per_fold}

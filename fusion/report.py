@@ -15,14 +15,15 @@ def _pct(x: float) -> str:
 
 def comparison_table(results: dict) -> str:
     lines = ["| mode | UA | WA | macro-F1 | weighted-F1 | n |", "|---|---|---|---|---|---|"]
+    def cells(m: dict) -> str:
+        return " | ".join(f"{_pct(m[k]['mean'])} ± {_pct(m[k]['std'])}" for k in ("ua", "wa", "macro_f1", "weighted_f1"))
+
     for mode, m in results["modes"].items():
-        cells = [f"{_pct(m[k]['mean'])} ± {_pct(m[k]['std'])}" for k in ("ua", "wa", "macro_f1", "weighted_f1")]
-        lines.append(f"| {MODE_NAMES.get(mode, mode)} | " + " | ".join(cells) + f" | {m['n']} |")
+        lines.append(f"| {MODE_NAMES.get(mode, mode)} | {cells(m)} | {m['n']} |")
         ens = m.get("seed_ensemble")
         if ens:  # the seeds' models as one ensemble (probabilities averaged per utterance)
-            cells = [f"{_pct(ens[k]['mean'])} ± {_pct(ens[k]['std'])}" for k in ("ua", "wa", "macro_f1", "weighted_f1")]
-            lines.append(f"| {MODE_NAMES.get(mode, mode)}, ensemble of {len(ens['seeds'])} seeds | "
-                         + " | ".join(cells) + f" | {m['n'] // len(ens['seeds'])} |")
+            lines.append(f"| {MODE_NAMES.get(mode, mode)}, ensemble of {len(ens['seeds'])} seeds | {cells(ens)} | "
+                         f"{m['n'] // len(ens['seeds'])} |")
     return "\n".join(lines)
 
 

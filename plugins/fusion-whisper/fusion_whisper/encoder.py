@@ -138,16 +138,20 @@ class WhisperEncoder(AcousticEncoder):
             raise ConfigError(f"{WHERE}: expected {expected}-D features, got shape {tuple(feats.shape)}; "
                               "were they cached with another finetune_layers?")
         mask = lengths_to_mask(lengths.to(feats.device), feats.shape[1])  # [B, T]
-        x, mask = self.augment(feats.float(), mask)        # training only: frames dropped from the mask
+        x = feats.float()
         if self.config.finetune_layers:
+            x, mask = self.augment(x, mask)                # training only: frames dropped from the mask
             for block in self.top_blocks:
                 x = masked_block(block, x, mask)           # [B, T, D]
             x = self.ln_post(x)                            # [B, T, D]
         elif self.concat:
-            x = x.flatten(2)                               # [B, T, (L+1)*D]
+            x, mask = self.augment(x.flatten(2), mask)     # [B, T, (L+1)*D]
         else:  # layers were normalised in featurize
             weights = torch.softmax(self.layer_logits, dim=0)  # [L+1]
             x = torch.einsum("btld,l->btd", x, weights)    # [B, T, D]
+            # augmenting the average, not each layer: i.i.d. noise of std s on every layer, averaged with
+            # weights w, is noise of std s * ||w||_2 (same distribution, L+1 times fewer draws)
+            x, mask = self.augment(x, mask, noise_scale=weights.square().sum().sqrt())
         if self.frame_norm is not None:
             x = self.frame_norm(x, mask)                   # [B, T, D] each dimension standardised
         x = self.dropout(self.proj(x)) * mask[..., None]   # [B, T, D'], padding zeroed

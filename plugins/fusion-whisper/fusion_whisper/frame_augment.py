@@ -35,7 +35,9 @@ class FrameAugment(nn.Module):
     def active(self) -> bool:
         return self.training and bool(self.feature_noise or self.frame_dropout or self.time_mask_ratio)
 
-    def forward(self, x: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, mask: Tensor, noise_scale: Tensor | float = 1.0) -> tuple[Tensor, Tensor]:
+        """``noise_scale`` multiplies ``feature_noise`` (e.g. the norm of layer weights when x is already
+        their weighted average: noise on each layer, then averaged, has exactly that distribution)."""
         if not self.active:
             return x, mask
         keep = mask
@@ -46,7 +48,7 @@ class FrameAugment(nn.Module):
         emptied = ~keep.any(dim=1, keepdim=True)                                             # [B, 1]
         keep = torch.where(emptied, mask, keep)  # a clip that lost every frame keeps them all
         if self.feature_noise:
-            x = x + self.feature_noise * torch.randn_like(x)                                 # [B, T, ...]
+            x = x + self.feature_noise * noise_scale * torch.randn_like(x)                   # [B, T, ...]
         shape = keep.shape + (1,) * (x.dim() - 2)
         return x * keep.reshape(shape).to(x.dtype), keep                                     # dropped -> 0
 

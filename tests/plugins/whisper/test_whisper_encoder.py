@@ -265,3 +265,20 @@ def test_standardize_normalises_frames_and_stays_padding_invariant(checkpoint):
     assert float(valid.mean(0).abs().max().detach()) < 1e-4 and torch.all(out.seq[1, 7:] == 0)
     enc.eval()
     torch.testing.assert_close(enc(feats, lengths).pooled[1], enc(feats[1:, :7], lengths[1:]).pooled[0])
+
+
+def test_feature_noise_on_the_layer_average_matches_noise_on_every_layer(random_checkpoint):
+    """Noise is drawn once, after the weighted layer average, with std feature_noise * ||w||_2: the
+    distribution of noise added to every layer and then averaged (checked against that, by sampling)."""
+    encoder = build(random_checkpoint, standardize=False, feature_noise=0.5, frame_dropout=0.0,
+                    time_mask_ratio=0.0).train()
+    with torch.no_grad():
+        encoder.layer_logits.copy_(torch.tensor([2.0, 0.0, -1.0]))  # L+1 = 3 unequal weights
+    weights = torch.softmax(encoder.layer_logits.detach(), dim=0)
+    feats = torch.zeros(4, 2000, 3, 16)                          # [B, T, L+1, D]
+    torch.manual_seed(0)
+    seq = encoder(feats, torch.full((4,), 2000)).seq.detach()    # [B, T, D] = the noise alone
+    per_layer = (0.5 * torch.randn(4, 2000, 3, 16) * weights[:, None]).sum(2)  # noise on every layer, averaged
+    assert seq.std().item() == pytest.approx(per_layer.std().item(), rel=0.02)
+    assert seq.std().item() == pytest.approx(0.5 * weights.norm().item(), rel=0.02)
+    assert seq.std().item() < 0.45  # not the un-averaged std 0.5
