@@ -239,9 +239,10 @@ def main(argv=None) -> int:
     command = ("python bench/accuracy/ravdess_audio.py " + " ".join(argv if argv is not None else sys.argv[1:])).strip()
     results = {"benchmark": "ravdess-audio-8class-4fold", "folds": FOLDS, "seeds": list(seeds),
                "target_ua": TARGET_UA, "references_ua": REFERENCES, "encoders": {}}
-    previous = Path(args.out) / "ravdess_audio.json"
-    previous_rows = json.loads(previous.read_text()).get("encoders", {}) if previous.exists() else {}
-    kept = kept_rows(json.loads(previous.read_text()), args) if previous.exists() else {}
+    previous_path = Path(args.out) / "ravdess_audio.json"
+    previous = json.loads(previous_path.read_text()) if previous_path.exists() else {}
+    previous_rows = previous.get("encoders", {})
+    kept = kept_rows(previous, args)
     base = ExperimentConfig(dataset="ravdess", data_dir=args.data_dir, modes=("audio",), seeds=seeds,
                             test_groups=tuple(tuple(f) for f in FOLDS))
     if not args.no_baseline:

@@ -104,6 +104,15 @@ BASELINE = {"acoustic": {"standardize": False, "feature_noise": 0.0, "frame_drop
             "head": {"pool": "attention", "norm": "layer", "hidden": 128, "dropout": 0.3}}
 
 
+def changes(run: dict) -> dict:
+    """What a logged run changed: its spec without name and seeds, plus the encoder options that
+    change the cached features (``featurize``, e.g. the model) when it has any."""
+    spec = {k: v for k, v in run["spec"].items() if k not in ("name", "seeds")}
+    if run.get("featurize"):
+        spec["featurize"] = run["featurize"]
+    return spec
+
+
 def export(log: Path, out: Path) -> None:
     """Every run of LOG (in order) -> ravdess_tuning.json / .md: the test-fold runs ranked by mean
     validation UA, then the ``--inner`` runs (scored on validation actors only) in their own table."""
@@ -111,8 +120,7 @@ def export(log: Path, out: Path) -> None:
     runs = [r for r in every if not r.get("inner")]
     inner = [r for r in every if r.get("inner")]
     ranked = sorted(runs, key=lambda r: -r["val_ua"])
-    distinct = {json.dumps({**{k: v for k, v in r["spec"].items() if k not in ("name", "seeds")},
-                            "featurize": r.get("featurize", {})}, sort_keys=True) for r in runs}
+    distinct = {json.dumps(changes(r), sort_keys=True) for r in runs}
     out.mkdir(parents=True, exist_ok=True)
     (out / "ravdess_tuning.json").write_text(json.dumps(
         {"benchmark": "ravdess-audio-8class-4fold", "selection": "mean validation UA over the 4 folds "
@@ -120,15 +128,14 @@ def export(log: Path, out: Path) -> None:
          "specs_relative_to": BASELINE, "n_configurations": len(distinct), "n_runs": len(runs), "runs": runs,
          "inner_runs": inner}, indent=2) + "\n")
     lines = [f"{len(runs)} runs of {len(distinct)} distinct training configurations (whisper-encoder on cached tiny.en "
-             "states unless `featurize` names another model), ranked by mean validation UA; test UA is reported only. Changes are relative to the "
+             "states unless `featurize` names another model), ranked by mean validation UA; test UA is reported "
+             "only. Changes are relative to the "
              f"defaults when the search ran: `{json.dumps(BASELINE)}` (add them to rerun a spec with today's "
              "defaults).", "",
              "| rank | configuration | seeds | val UA | test UA | seed-ensemble test UA | changes |",
              "|---|---|---|---|---|---|---|"]
     for i, r in enumerate(ranked, 1):
-        spec = {k: v for k, v in r["spec"].items() if k not in ("name", "seeds")}
-        if r.get("featurize"):  # encoder options that change the cached features (e.g. the model)
-            spec["featurize"] = r["featurize"]
+        spec = changes(r)
         lines.append(f"| {i} | {r['spec'].get('name', '')} | {len(r['spec'].get('seeds', [0]))} | "
                      f"{100 * r['val_ua']:.1f} | {100 * r['test_ua']:.1f} ± {100 * r['test_ua_std']:.1f} | "
                      f"{100 * r['ensemble_test_ua']:.1f} | `{json.dumps(spec)}` |")
@@ -141,9 +148,7 @@ def export(log: Path, out: Path) -> None:
                   "| configuration | seeds | inner val UA | UA on the validation actors | seed-ensemble | per fold "
                   "| wall s | changes |", "|---|---|---|---|---|---|---|---|"]
         for r in inner:
-            spec = {k: v for k, v in r["spec"].items() if k not in ("name", "seeds")}
-            if r.get("featurize"):  # encoder options that change the cached features (e.g. the model)
-                spec["featurize"] = r["featurize"]
+            spec = changes(r)
             folds = " / ".join(f"{100 * f['test_ua']:.1f}" for f in r["folds"])
             lines.append(f"| {r['spec'].get('name', '')} | {len(r['spec'].get('seeds', [0]))} | "
                          f"{100 * r['val_ua']:.1f} | {100 * r['test_ua']:.1f} ± {100 * r['test_ua_std']:.1f} | "
