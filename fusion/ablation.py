@@ -3,7 +3,8 @@
 Every (mode, seed, fold) run is written to ``RUN_DIR/runs/<mode>-s<seed>-f<fold>.json`` as
 soon as it finishes; a rerun of the same configuration skips finished runs (resume after a
 crash or a kill). ``results.json``, ``report.md`` and the plots are written atomically at
-the end.
+the end. On a CPU the runs train side by side in worker processes, one per core
+(:mod:`fusion.training.parallel`); every run seeds itself, so the order does not change its numbers.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from .model import EmotionModel
 from .recipes import Corpus, dataset_protocol, prepare_dataset
 from .training.device import resolve_runtime
 from .training.metrics import bootstrap_difference, classification_metrics
+from .training.parallel import resolve_jobs, run_tasks
 from .training.trainer import predict_proba, seed_everything, train
 
 METRICS = ("ua", "wa", "macro_f1", "weighted_f1")
+RUN_ORDER = ("fused", "audio", "text")  # trainings start longest first (fused trains both encoders' parts)
 
 
 def versions() -> dict:
@@ -78,8 +81,13 @@ def load_corpus(cfg: ExperimentConfig):
 
 
 def run_ablation(cfg: ExperimentConfig, out_dir: str | Path, *,
-                 progress: Callable | None = None, log: Callable[[str], None] = print) -> dict:
-    """Run every mode x seed x fold; returns the results dict (also written to results.json)."""
+                 progress: Callable | None = None, log: Callable[[str], None] = print,
+                 jobs: int | None = 1, threads: int | None = None) -> dict:
+    """Run every mode x seed x fold; returns the results dict (also written to results.json).
+
+    ``jobs``: worker processes training runs side by side (None = auto, one per CPU core; see
+    :func:`fusion.training.parallel.resolve_jobs`); ``threads``: the ``--threads`` the caller set
+    (None = torch's default), which makes auto pick one process."""
     start = time.perf_counter()
     runtime = resolve_runtime(cfg.device, cfg.amp)  # where the trainable models run
     out = Path(out_dir)
@@ -113,32 +121,46 @@ def run_ablation(cfg: ExperimentConfig, out_dir: str | Path, *,
         {"fold": f.index, "test": list(f.test_groups), "n_train": len(f.train), "n_val": len(f.val),
          "n_test": len(f.test)} for f in folds])
 
+    by_index = {fold.index: fold for fold in folds}
+    pending = []  # (seed, fold index, mode)
     for seed in cfg.seeds:
         for fold in folds:
             for mode in cfg.modes:
-                path = runs_dir / f"{mode}-s{seed}-f{fold.index}.json"
-                if path.exists():
+                if (runs_dir / f"{mode}-s{seed}-f{fold.index}.json").exists():
                     log(f"[{mode} seed {seed} fold {fold.index}] done before, skipped")
-                    continue
-                log(f"[{mode} seed {seed} fold {fold.index}] train {len(fold.train)} / val {len(fold.val)} "
-                    f"/ test {len(fold.test)}")
-                seed_everything(seed)
-                model = EmotionModel(cfg.model_config(mode, labels)).to(runtime.device)
-                tcfg = cfg.train.__class__(**{**cfg.train.to_dict(), "seed": seed})
-                result = train(model, inputs.items(fold.train, mode), inputs.items(fold.val, mode), tcfg,
-                               amp=runtime.amp)
-                probs = predict_proba(model, inputs.items(fold.test, mode))
-                y = [labels.index(utts[n].label) for n in fold.test]
-                metrics = classification_metrics(y, probs.argmax(1), labels)
-                log(f"[{mode} seed {seed} fold {fold.index}] test UA {metrics['ua']:.3f} WA {metrics['wa']:.3f} "
-                    f"(best epoch {result.best_epoch}, val UA {result.best_val_ua:.3f})")
-                atomic_write_json(path, {
-                    "mode": mode, "seed": seed, "fold": fold.index, "test_groups": list(fold.test_groups),
-                    "metrics": metrics, "best_epoch": result.best_epoch, "best_val_ua": result.best_val_ua,
-                    "curve": result.curve, "refit_epochs": len(result.refit_curve),
-                    "ids": [utts[n].id for n in fold.test], "y_true": y,
-                    "probs": np.round(probs, 6).tolist(),
-                })
+                else:
+                    pending.append((seed, fold.index, mode))
+
+    def run_one(task: tuple[int, int, str], log: Callable[[str], None]) -> None:
+        """Train and test one (seed, fold, mode); writes its run file."""
+        seed, index, mode = task
+        fold = by_index[index]
+        log(f"[{mode} seed {seed} fold {fold.index}] train {len(fold.train)} / val {len(fold.val)} "
+            f"/ test {len(fold.test)}")
+        seed_everything(seed)
+        model = EmotionModel(cfg.model_config(mode, labels)).to(runtime.device)
+        tcfg = cfg.train.__class__(**{**cfg.train.to_dict(), "seed": seed})
+        result = train(model, inputs.items(fold.train, mode), inputs.items(fold.val, mode), tcfg,
+                       amp=runtime.amp)
+        probs = predict_proba(model, inputs.items(fold.test, mode))
+        y = [labels.index(utts[n].label) for n in fold.test]
+        metrics = classification_metrics(y, probs.argmax(1), labels)
+        log(f"[{mode} seed {seed} fold {fold.index}] test UA {metrics['ua']:.3f} WA {metrics['wa']:.3f} "
+            f"(best epoch {result.best_epoch}, val UA {result.best_val_ua:.3f})")
+        atomic_write_json(runs_dir / f"{mode}-s{seed}-f{fold.index}.json", {
+            "mode": mode, "seed": seed, "fold": fold.index, "test_groups": list(fold.test_groups),
+            "metrics": metrics, "best_epoch": result.best_epoch, "best_val_ua": result.best_val_ua,
+            "curve": result.curve, "refit_epochs": len(result.refit_curve),
+            "ids": [utts[n].id for n in fold.test], "y_true": y,
+            "probs": np.round(probs, 6).tolist(),
+        })
+
+    n_jobs = resolve_jobs(jobs, threads, runtime.device.type, len(pending))
+    if n_jobs > 1:  # the longest trainings start first: a shorter makespan
+        pending.sort(key=lambda task: RUN_ORDER.index(task[2]) if task[2] in RUN_ORDER else len(RUN_ORDER))
+        log(f"{len(pending)} trainings in {n_jobs} worker processes (1 torch thread each; --jobs 1 for one process)")
+    for _ in run_tasks(run_one, pending, n_jobs, log):
+        pass
     results = aggregate(cfg, runs_dir, labels, folds)
     results.update(
         dataset=cfg.dataset, protocol=protocol, config=cfg.to_dict(), versions=versions(),

@@ -164,3 +164,19 @@ def test_ablation_with_two_seeds_reports_their_ensemble(fake_plugins, synthetic_
     assert "audio-only, ensemble of 2 seeds" in (tmp_path / "run" / "report.md").read_text()
     single = run_ablation(_cfg(synthetic_corpus, modes=("audio",)), tmp_path / "one")
     assert "seed_ensemble" not in single["modes"]["audio"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes are forked (Linux only)")
+def test_two_worker_processes_give_the_numbers_of_one(fake_plugins, synthetic_corpus, tmp_path):
+    cfg = _cfg(synthetic_corpus, folds=2)
+    logs = []
+    one = run_ablation(cfg, tmp_path / "one", log=lambda s: None, jobs=1)
+    two = run_ablation(cfg, tmp_path / "two", log=logs.append, jobs=2)
+    assert any("6 trainings in 2 worker processes" in line for line in logs)
+    assert sum("test UA" in line for line in logs) == 6  # every run logged (from its worker)
+    for mode in ("audio", "text", "fused"):
+        assert two["modes"][mode]["ua"] == one["modes"][mode]["ua"]
+        assert two["modes"][mode]["confusion"] == one["modes"][mode]["confusion"]
+    for path in (tmp_path / "one" / "runs").glob("*.json"):
+        a, b = json.loads(path.read_text()), json.loads((tmp_path / "two" / "runs" / path.name).read_text())
+        assert a["probs"] == b["probs"] and a["curve"] == b["curve"]

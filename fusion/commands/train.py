@@ -114,7 +114,7 @@ def _log(msg: str) -> None:
 def train(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head, epochs, config_file, sets,
           speakers, mode, seed, out_dir, device, threads, amp):
     """Train one model on a corpus and save a self-contained model directory (also under torchrun)."""
-    from ..training.device import set_threads
+    from ..training.device import keep_freed_memory, set_threads
     from ..training.distributed import launched_context
     from ..training.pipeline import train_model_dir
 
@@ -125,6 +125,7 @@ def train(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head, 
     if len(cfg.modes) != 1:
         raise ConfigError("fusion train needs exactly one --mode (audio, text or fused)")
     set_threads(threads)
+    keep_freed_memory()  # training allocates the same large batches every step (glibc only)
     metrics = train_model_dir(cfg, out_dir, progress=_progress(), log=_log)
     if launched_context().is_main:
         click.echo(f"saved {out_dir} (validation UA {100 * metrics['val']['ua']:.1f}%)"
@@ -180,14 +181,16 @@ def evaluate(model_dir, dataset, data_dir, split, label_map, as_json, device, th
 @click.option("--seeds", help="comma-separated seeds, e.g. 1,2,3")
 @click.option("--test-groups", help="explicit test speakers per fold, e.g. 01,02,03,04;05,06,07,08 "
                                     "(overrides --folds)")
+@click.option("--jobs", type=int, help="worker processes training runs side by side on the CPU (default: one "
+                                     "per core, 1 with --threads or a GPU)")
 @runtime_options
 @amp_option
 def ablate(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head, epochs, config_file, sets,
-           speakers, out_dir, modes, folds, protocol, seeds, test_groups, device, threads, amp):
+           speakers, out_dir, modes, folds, protocol, seeds, test_groups, jobs, device, threads, amp):
     """Train and evaluate audio-only, text-only and fused models on the same speaker-independent folds."""
     from ..ablation import run_ablation
     from ..report import comparison_table
-    from ..training.device import set_threads
+    from ..training.device import keep_freed_memory, set_threads
 
     _single_process("ablate")
 
@@ -202,8 +205,9 @@ def ablate(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head,
         seeds=seed_list, test_groups=[_speakers(g) for g in test_groups.split(";")] if test_groups else None,
         device=device, amp=amp), sets)
     set_threads(threads)
+    keep_freed_memory()  # training allocates the same large batches every step (glibc only)
     start = time.perf_counter()
-    results = run_ablation(cfg, out_dir, progress=_progress(), log=_log)
+    results = run_ablation(cfg, out_dir, progress=_progress(), log=_log, jobs=jobs, threads=threads)
     click.echo(comparison_table(results))
     for name, c in results["comparisons"].items():
         click.echo(f"{name.replace('_', ' ')}: ΔUA {100 * c['diff']:+.1f} points "

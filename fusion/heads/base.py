@@ -72,7 +72,9 @@ class FusionHead(nn.Module):
         reads the validation UA) on the validation predictions (eval mode): ``logits`` [N, C],
         ``branch_logits`` per modality [N, C], targets [N]. A head whose combination must not
         be fitted on the training data (where its branches are over-confident) overrides this;
-        it returns what it fitted, or None. The default fits nothing."""
+        it returns what it fitted, or None. The default fits nothing. A returned ``"logits"``
+        [N, C] must be the held-out logits under the fitted values (what a forward pass would now
+        give): the trainer then scores validation from them instead of running that pass."""
         return None
 
     @staticmethod

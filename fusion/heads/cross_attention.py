@@ -184,7 +184,8 @@ class CrossAttentionHead(FusionHead):
     def fit_held_out(self, logits: Tensor, branch_logits: dict[str, Tensor], targets: Tensor) -> dict | None:
         """With ``fit_scales``: refit the scales of the experts (and of the correction) on held-out
         predictions (logits [N, C], branch logits [N, C] per modality, targets [N]) by the
-        class-weighted cross-entropy of the fused logits; returns the new scales."""
+        class-weighted cross-entropy of the fused logits; returns the new scales and the held-out
+        logits under them ("logits" [N, C]: what a forward pass would now give, without one)."""
         if not self.config.fit_scales or set(branch_logits) != set(MODALITIES) or not len(targets):
             return None
         scales = self.log_scales.detach().exp().to(logits.device)                  # [3]
@@ -195,7 +196,9 @@ class CrossAttentionHead(FusionHead):
                                 init=self.log_scales.detach()[:len(terms)])  # [K]
         with torch.no_grad():
             self.log_scales[:len(terms)] = fitted.to(self.log_scales.device)
-        return {"scales": {k: round(v, 3) for k, v in self.scales.items()}}
+            new_scales = self.log_scales.detach().exp().to(logits.device)[:len(terms)]  # [K]
+            refitted = sum(s * term for s, term in zip(new_scales, terms))               # [N, C]
+        return {"scales": {k: round(v, 3) for k, v in self.scales.items()}, "logits": refitted}
 
     def forward(self, audio: Encoded | None, text: Encoded | None,
                 targets: Tensor | None = None) -> tuple[Tensor, Tensor | None]:

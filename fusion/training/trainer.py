@@ -133,11 +133,16 @@ def predict_proba(model: EmotionModel, items: Sequence[dict], batch_size: int = 
     return np.concatenate(out) if out else np.zeros((0, len(model.labels)))
 
 
-def _evaluate(model: EmotionModel, items: Sequence[dict], labels: Sequence[str], batch_size: int) -> dict:
-    """Validation metrics; under torchrun each rank predicts every world_size-th item, then all gather."""
-    ctx = distributed.current()
-    probs = distributed.gather_rows(predict_proba(model, items[ctx.rank::ctx.world_size], batch_size),
-                                    len(items))  # [N, C]
+def _evaluate(model: EmotionModel, items: Sequence[dict], labels: Sequence[str], batch_size: int,
+              logits: torch.Tensor | None = None) -> dict:
+    """Validation metrics; under torchrun each rank predicts every world_size-th item, then all gather.
+    ``logits`` [N, C]: the items' logits already computed (on every rank): no forward pass."""
+    if logits is not None:
+        probs = torch.softmax(logits.float(), dim=-1).cpu().numpy()  # [N, C]
+    else:
+        ctx = distributed.current()
+        probs = distributed.gather_rows(predict_proba(model, items[ctx.rank::ctx.world_size], batch_size),
+                                        len(items))  # [N, C]
     y = [it["label"] for it in items]
     m = classification_metrics(y, probs.argmax(1), labels)
     eps = 1e-9
@@ -271,8 +276,8 @@ def _fit(model: EmotionModel, net: torch.nn.Module, train_items: Sequence[dict],
         total, seen = distributed.sum_over_ranks(total, seen)
         row = {"epoch": epoch, "train_loss": total / max(seen, 1)}
         if val_items:
-            fit_head_on_validation(model, val_items, cfg.batch_size * 2)  # the head's held-out stage, if any
-            m = _evaluate(model, val_items, labels, cfg.batch_size * 2)
+            fitted = fit_head_on_validation(model, val_items, cfg.batch_size * 2)  # the head's held-out stage
+            m = _evaluate(model, val_items, labels, cfg.batch_size * 2, (fitted or {}).get("logits"))
             row.update({"val_loss": m["loss"], "val_ua": m["ua"], "val_wa": m["wa"],
                         f"val_{cfg.select}": m[cfg.select]})
             if distributed.agree(m[cfg.select] > best_score + 1e-6):  # rank 0 decides: all ranks stop together

@@ -155,6 +155,20 @@ def test_fit_held_out_turns_down_a_correction_that_does_not_transfer(synth):
     assert head.scales["correction"] < 0.2 < head.scales["audio"]
 
 
+def test_fit_held_out_returns_the_logits_a_forward_pass_gives_with_the_new_scales(synth):
+    head = make(synth).eval()
+    with torch.no_grad():  # a non-zero correction, so that its term matters
+        head.correction.out[-1].weight.normal_()
+    audio, text = synth.pair(batch=6)
+    targets = torch.tensor([0, 1, 2, 3, 0, 1])
+    with torch.no_grad():
+        before, _ = head(audio, text)                                                    # [6, C]
+        fitted = head.fit_held_out(before, dict(head.branch_logits), targets)
+        after, _ = head(audio, text)                                                     # [6, C]
+    assert not torch.allclose(before, after, atol=1e-3)  # the scales moved
+    torch.testing.assert_close(fitted["logits"], after, atol=1e-5, rtol=1e-5)
+
+
 def test_missing_modality_is_the_present_expert_alone(synth):
     head = make(synth).eval()
     audio, text = synth.pair(batch=3)
@@ -245,3 +259,30 @@ def test_trainer_fits_the_scales_on_validation_after_every_epoch(fake_plugins, m
     result = train(model, fused_items(48, 0), fused_items(24, 1), TrainConfig(epochs=4, batch_size=16, lr=3e-3))
     assert calls == [24] * len(result.curve)
     assert model.head.scales["audio"] > model.head.scales["text"]  # the text is noise on held-out data
+
+
+def test_validation_scored_from_the_refitted_logits_matches_a_second_forward_pass(fake_plugins, monkeypatch):
+    from fusion.model import EmotionModel, ModelConfig
+    from fusion.training import trainer
+
+    evaluate = trainer._evaluate
+
+    def run(drop_logits: bool):
+        trainer.seed_everything(0)
+        model = EmotionModel(ModelConfig(mode="fused", labels=("neg", "pos"), acoustic_encoder="fake-frames",
+                                         text_encoder="fake-bag", head="cross-attention",
+                                         head_config={"d_model": 16, "hidden": 16, "branch_hidden": 16}))
+        if drop_logits:  # as a head that returns no logits: the trainer runs the second pass
+            fit = model.head.fit_held_out
+            monkeypatch.setattr(model.head, "fit_held_out",
+                                lambda *a: {k: v for k, v in (fit(*a) or {}).items() if k != "logits"})
+        passes = []
+        monkeypatch.setattr(trainer, "_evaluate", lambda *a: passes.append(a[-1] is None) or evaluate(*a))
+        result = trainer.train(model, fused_items(48, 0), fused_items(24, 1),
+                               trainer.TrainConfig(epochs=4, batch_size=16, lr=3e-3))
+        return result.curve, passes
+
+    reused, forward = run(False), run(True)
+    assert reused[1] == [False] * 4 and forward[1] == [True] * 4
+    for a, b in zip(reused[0], forward[0]):
+        assert a["val_ua"] == b["val_ua"] and a["val_loss"] == pytest.approx(b["val_loss"], abs=1e-6)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import platform
+import sys
+
 import pytest
 import torch
 
@@ -82,3 +85,13 @@ def test_device_and_amp_round_trip_and_stay_out_of_default_configs(tmp_path):
     (tmp_path / "config.toml").write_text(cfg.to_toml())
     again = ExperimentConfig.from_toml(tmp_path)
     assert (again.device, again.amp) == ("auto", "off")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc",
+                    reason="mallopt is glibc's")
+def test_keep_freed_memory_takes_effect_on_glibc():
+    from fusion.training.device import keep_freed_memory
+
+    assert keep_freed_memory() is True
+    with pytest.raises(ConfigError, match="must be in"):
+        keep_freed_memory(1 << 62)  # would wrap around in ctypes

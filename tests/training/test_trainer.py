@@ -143,7 +143,7 @@ def _scripted_run(monkeypatch, select: str, patience: int = 4):
 
     snapshots = []
 
-    def scripted(model, items, labels, batch_size):
+    def scripted(model, items, labels, batch_size, logits=None):
         snapshots.append({k: v.clone() for k, v in model.state_dict().items()})
         return {**_SCRIPTED[len(snapshots) - 1], "wa": 0.5, "loss": 1.0}
 
