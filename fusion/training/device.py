@@ -103,13 +103,17 @@ def keep_freed_memory(limit_bytes: int = 1 << 30) -> bool:
     Every training step allocates padded batches of cached encoder states (the Whisper-base stack of a
     32-clip batch is ~28 MB in float32). glibc returns blocks over its mmap threshold (at most 32 MB)
     to the OS on free and page-faults fresh zeroed pages on the next step; keeping them costs no
-    peak memory (the same blocks are reused) and saved 10 % of a warm RAVDESS ablation's wall time
-    (bench/results/speed_ablation.md). Returns whether it took effect (False off glibc)."""
+    peak memory (the same blocks are reused) and shortens a warm RAVDESS ablation (side-by-side runs:
+    bench/results/speed_ablation_variants.md). ``FUSION_KEEP_FREED_MEMORY=0`` turns it off. Returns whether it
+    took effect (False off glibc or when turned off)."""
     import ctypes
     import ctypes.util
+    import os
 
     if not 0 < limit_bytes < 2**31:  # mallopt takes a C int
         raise ConfigError(f"keep_freed_memory: limit_bytes must be in (0, 2**31), got {limit_bytes}")
+    if os.environ.get("FUSION_KEEP_FREED_MEMORY", "1") == "0":
+        return False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or None)
         if not hasattr(libc, "mallopt") or not hasattr(libc, "gnu_get_libc_version"):

@@ -89,9 +89,12 @@ def test_device_and_amp_round_trip_and_stay_out_of_default_configs(tmp_path):
 
 @pytest.mark.skipif(not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc",
                     reason="mallopt is glibc's")
-def test_keep_freed_memory_takes_effect_on_glibc():
+def test_keep_freed_memory_takes_effect_on_glibc(monkeypatch):
     from fusion.training.device import keep_freed_memory
 
     assert keep_freed_memory() is True
+    monkeypatch.setenv("FUSION_KEEP_FREED_MEMORY", "0")
+    assert keep_freed_memory() is False
+    monkeypatch.delenv("FUSION_KEEP_FREED_MEMORY")
     with pytest.raises(ConfigError, match="must be in"):
         keep_freed_memory(1 << 62)  # would wrap around in ctypes
