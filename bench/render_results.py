@@ -29,6 +29,8 @@ SECTIONS = [
     ("speed_encoder_padding.md", "Speed: Whisper encoder trimmed vs padded", "see bench/speed/README.md"),
     ("speed_features.md", "Speed: feature extraction", "see bench/speed/README.md"),
     ("speed_ablation.md", "Speed: ablation wall time (RAVDESS, 4 folds, 3 modes)", "see bench/speed/README.md"),
+    ("speed_ablation_variants.md", "Speed: warm ablation, default vs one process vs glibc's allocator as is",
+     "see bench/speed/README.md"),
     ("speed_memory.md", "Memory and growth", "see bench/speed/README.md"),
 ]
 

@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/speed/ablation_time.py --phase cold   # fresh FUSION_CACHE (long: background it)
     .venv/bin/python bench/speed/ablation_time.py --phase warm   # the cache the cold run filled
+    .venv/bin/python bench/speed/ablation_time.py --phase variants --repeats 2   # warm, side by side:
+        # the default, --jobs 1 (one process) and FUSION_KEEP_FREED_MEMORY=0 (glibc's allocator as is)
 
 Runs ``fusion ablate --dataset ravdess --data-dir ../shared/data/ravdess --folds 4 --out RUN``
 in a child process with ``FUSION_CACHE`` pointing at ``--cache-root`` (emptied first for
@@ -9,6 +11,9 @@ in a child process with ``FUSION_CACHE`` pointing at ``--cache-root`` (emptied f
 time and peak RSS (``os.wait4``), the time at which each log line appeared (so the featurization phase and
 every fold/mode can be read off) and the machine load sampled every 30 s while it runs. Writes
 bench/results/speed_ablation_<phase>.json (and a combined speed_ablation.md when both exist).
+``variants`` runs the warm ablation once per variant per repeat, interleaved (this machine's load
+drifts), and writes speed_ablation_variants.json/.md: median wall time per variant and its ratio to
+the default's.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -64,13 +70,16 @@ def phase_times(log: list) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--phase", choices=("cold", "warm"), required=True)
+    parser.add_argument("--phase", choices=("cold", "warm", "variants"), required=True)
+    parser.add_argument("--repeats", type=int, default=2, help="variants: runs of each variant")
     parser.add_argument("--cache-root", type=Path, default=Path("/tmp/speed-ablation-cache"))
     parser.add_argument("--runs", type=Path, default=Path("/tmp/speed-ablation-runs"))
     parser.add_argument("--threads", type=int, default=None, help="--threads for fusion ablate (default: its own)")
     parser.add_argument("extra", nargs="*", help="more `fusion ablate` options after --")
     args = parser.parse_args(argv)
 
+    if args.phase == "variants":
+        return compare_variants(args)
     if args.phase == "cold" and args.cache_root.exists():
         shutil.rmtree(args.cache_root)
     out = args.runs / args.phase
@@ -95,6 +104,47 @@ def main(argv: list[str] | None = None) -> int:
     print("wrote", path)
     write_summary()
     return result["returncode"]
+
+
+VARIANTS = {  # name -> (extra `fusion ablate` options, extra environment)
+    "default": ([], {}),
+    "--jobs 1": (["--jobs", "1"], {}),
+    "FUSION_KEEP_FREED_MEMORY=0": ([], {"FUSION_KEEP_FREED_MEMORY": "0"}),
+}
+
+
+def compare_variants(args) -> int:
+    """Warm ablation per variant, interleaved over ``args.repeats`` rounds; medians and ratios."""
+    fusion_cli = str(Path(sys.executable).with_name("fusion"))
+    runs = {name: [] for name in VARIANTS}
+    for round_ in range(args.repeats):
+        for name, (options, env) in VARIANTS.items():
+            out = args.runs / "variants" / f"{round_}-{name.replace(' ', '').replace('=', '-')}"
+            if out.exists():
+                shutil.rmtree(out)
+            cmd = [fusion_cli, "ablate", "--dataset", "ravdess", "--data-dir", str(common.ravdess_dir()),
+                   "--folds", "4", "--out", str(out), *options]
+            r = run_ablation(cmd, {"FUSION_CACHE": str(args.cache_root), **env})
+            res = json.loads((out / "results.json").read_text()) if (out / "results.json").is_file() else {}
+            runs[name].append({"wall_s": r["wall_s"], "cpu_s": r["cpu_s"], "peak_rss_mb": r["peak_rss_mb"],
+                               "mean_load_1m": r["mean_load_1m"], "returncode": r["returncode"],
+                               "ua": {m: round(v["ua"]["mean"], 4) for m, v in res.get("modes", {}).items()}})
+            print(f"round {round_} {name}: {r['wall_s']} s", file=sys.stderr)
+    median = {name: float(statistics.median(x["wall_s"] for x in rs)) for name, rs in runs.items()}
+    result = {"repeats": args.repeats, "cache_root": str(args.cache_root), "runs": runs, "median_wall_s": median,
+              "environment": common.environment(None)}
+    path = common.write_result("ablation_variants", result)
+    rows = [[name, round(median[name] / 60, 2), " / ".join(str(x["wall_s"]) for x in rs),
+             round(median[name] / median["default"], 2),
+             round(statistics.median(x["cpu_s"] for x in rs)), max(x["peak_rss_mb"] for x in rs),
+             ", ".join(f"{m} {100 * v:.1f}" for m, v in rs[0]["ua"].items())]
+            for name, rs in runs.items()]
+    md = common.table(["variant (warm cache)", "median wall (min)", "runs (s)", "x default", "CPU s",
+                       "peak RSS (MB)", "UA (first run)"], rows)
+    (common.RESULTS / "speed_ablation_variants.md").write_text(md + "\n")
+    print(md)
+    print("wrote", path)
+    return max(x["returncode"] for rs in runs.values() for x in rs)
 
 
 def write_summary() -> None:
