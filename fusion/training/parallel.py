@@ -2,7 +2,7 @@
 
 On a CPU, one training of fusion's small models uses a second core poorly: torch's intra-op
 threads split small matrices (RAVDESS audio-only, one fold: 2 threads are 1.2x faster than 1,
-bench/results/speed_ablation.md). ``N`` trainings in ``N`` one-thread processes finish sooner.
+docs/scaling.md). ``N`` trainings in ``N`` one-thread processes finish sooner.
 
 * Workers are **forked** after the inputs are loaded, so they share the cached features
   copy-on-write instead of receiving them pickled (the RAVDESS Whisper-base states are ~0.7 GB).
@@ -71,7 +71,7 @@ def resolve_jobs(jobs: int | None, threads: int | None, device_type: str, n_task
     return max(1, min(jobs, n_tasks))
 
 
-def _die_with_parent(parent: int) -> None:
+def _init_worker(parent: int) -> None:
     """Worker initializer: one torch thread, freed memory kept for reuse, SIGKILL when the parent
     process ends (Linux)."""
     import signal
@@ -133,7 +133,7 @@ def run_tasks(fn: Callable[[Any, Callable[[str], None]], Any], tasks: Sequence, 
     queue = _LOG_QUEUE
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                                 initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
+                                 initializer=_init_worker, initargs=(os.getpid(),)) as pool:
             futures = {pool.submit(_run_task, task): task for task in tasks}
             pending = set(futures)
             try:
