@@ -39,6 +39,13 @@ def sample_load(samples: list, stop: threading.Event, every: float = 30.0) -> No
         samples.append(common.machine_load())
 
 
+def ablate_command(out: Path, extra: list[str]) -> list[str]:
+    """The benchmarked command: `fusion ablate` on RAVDESS, 4 folds, defaults + ``extra``, into ``out``."""
+    fusion_cli = str(Path(sys.executable).with_name("fusion"))
+    return [fusion_cli, "ablate", "--dataset", "ravdess", "--data-dir", str(common.ravdess_dir()),
+            "--folds", "4", "--out", str(out), *extra]
+
+
 def run_ablation(argv: list[str], env: dict) -> dict:
     """Child process with time-stamped output lines, its peak RSS and the load while it ran."""
     samples, stop = [common.machine_load()], threading.Event()
@@ -85,9 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.runs / args.phase
     if out.exists():
         shutil.rmtree(out)
-    fusion_cli = str(Path(sys.executable).with_name("fusion"))
-    cmd = [fusion_cli, "ablate", "--dataset", "ravdess", "--data-dir", str(common.ravdess_dir()),
-           "--folds", "4", "--out", str(out), *args.extra]
+    cmd = ablate_command(out, args.extra)
     if args.threads:
         cmd += ["--threads", str(args.threads)]
     result = run_ablation(cmd, {"FUSION_CACHE": str(args.cache_root)})
@@ -115,15 +120,13 @@ VARIANTS = {  # name -> (extra `fusion ablate` options, extra environment)
 
 def compare_variants(args) -> int:
     """Warm ablation per variant, interleaved over ``args.repeats`` rounds; medians and ratios."""
-    fusion_cli = str(Path(sys.executable).with_name("fusion"))
     runs = {name: [] for name in VARIANTS}
     for round_ in range(args.repeats):
         for name, (options, env) in VARIANTS.items():
             out = args.runs / "variants" / f"{round_}-{name.replace(' ', '').replace('=', '-')}"
             if out.exists():
                 shutil.rmtree(out)
-            cmd = [fusion_cli, "ablate", "--dataset", "ravdess", "--data-dir", str(common.ravdess_dir()),
-                   "--folds", "4", "--out", str(out), *options]
+            cmd = ablate_command(out, options)
             r = run_ablation(cmd, {"FUSION_CACHE": str(args.cache_root), **env})
             res = json.loads((out / "results.json").read_text()) if (out / "results.json").is_file() else {}
             runs[name].append({"wall_s": r["wall_s"], "cpu_s": r["cpu_s"], "peak_rss_mb": r["peak_rss_mb"],

@@ -129,8 +129,8 @@ def run_tasks(fn: Callable[[Any, Callable[[str], None]], Any], tasks: Sequence, 
     import multiprocessing
 
     context = multiprocessing.get_context("fork")
-    _TASK_FN, _LOG_QUEUE = fn, context.SimpleQueue()
-    queue = _LOG_QUEUE
+    queue = context.SimpleQueue()
+    _TASK_FN, _LOG_QUEUE = fn, queue
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
                                  initializer=_init_worker, initargs=(os.getpid(),)) as pool:
