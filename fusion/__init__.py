@@ -53,11 +53,13 @@ def get_dataset(name: str) -> Component:
     return _get("dataset", name)
 
 
-def load(model_dir, **options):
-    """A warm :class:`fusion.inference.Predictor` for a model directory written by ``fusion train``."""
+def load(*model_dirs, **options):
+    """A warm :class:`fusion.inference.Predictor` for a model directory written by ``fusion train``;
+    for several (``load(A, B, weights=[2, 1])`` or ``load([A, B])``) a
+    :class:`fusion.inference.EnsemblePredictor` that averages their class probabilities."""
     from .inference import load as _load
 
-    return _load(model_dir, **options)
+    return _load(*model_dirs, **options)
 
 
 def prepare(dataset: str, data_dir=None, **options) -> list[Utterance]:

@@ -50,9 +50,12 @@ def predictor_options(transcriber_help: str) -> Callable:
     return decorate
 
 
-def build_predictor(model_dir, transcriber: str | None, sets: tuple[str, ...]):
-    """The Predictor the predictor options describe."""
-    from ..inference import Predictor
+def build_predictor(model_dir, transcriber: str | None, sets: tuple[str, ...], ensemble_with: tuple = ()):
+    """The Predictor the predictor options describe; with ``ensemble_with`` (more model dirs) an
+    EnsemblePredictor of ``model_dir`` and those, every member built with the same options."""
+    from ..inference import EnsemblePredictor, Predictor
 
     options = parse_sets(tuple(sets), PREDICTOR_SECTIONS)
+    if ensemble_with:
+        return EnsemblePredictor([model_dir, *ensemble_with], transcriber=transcriber, **options)
     return Predictor(model_dir, transcriber=transcriber, **options)

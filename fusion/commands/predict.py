@@ -19,14 +19,18 @@ CHUNK = 32  # inputs per predict_batch call (progress granularity; memory stays 
               help="also write a CSV (one row per input, plus one per segment of a long input)")
 @click.option("--recursive/--no-recursive", default=True, show_default=True,
               help="search folders given as PATH recursively for audio files")
+@click.option("--ensemble-with", "ensemble_with", multiple=True, type=click.Path(), metavar="OTHER_DIR",
+              help="also load this model directory and average the class probabilities of all models "
+                   "(repeatable; labels must match)")
 @predictor_options("speech-to-text for text/fused models (default: the one the model was trained with; "
                    "required for models trained on gold transcripts)")
-def predict(model_dir, paths, as_json, csv_out, recursive, transcriber, sets):
+def predict(model_dir, paths, as_json, csv_out, recursive, ensemble_with, transcriber, sets):
     """Predict the emotion of each audio file in PATHS (files, folders or .jsonl manifests).
 
     Recordings longer than predict.long_threshold (20 s) are split at pauses and get a timeline
     plus a whole-file summary. A bad input is reported in the output and the others are still
-    predicted; the exit status is 1 when any input failed.
+    predicted; the exit status is 1 when any input failed. With --ensemble-with the predictions
+    are the mean of MODEL_DIR's and the other models' probabilities.
     """
     from tqdm.auto import tqdm
 
@@ -35,7 +39,7 @@ def predict(model_dir, paths, as_json, csv_out, recursive, transcriber, sets):
     from ..inference.inputs import unique_ids
     from ..inference.output import to_csv, to_json, to_table
 
-    predictor = build_predictor(model_dir, transcriber, sets)
+    predictor = build_predictor(model_dir, transcriber, sets, ensemble_with)
     inputs = unique_ids(expand_paths(paths, recursive=recursive))
     predictions = []
     with tqdm(total=len(inputs), desc="predict", unit="file", disable=None, leave=False, file=sys.stderr) as bar:
@@ -46,9 +50,10 @@ def predict(model_dir, paths, as_json, csv_out, recursive, transcriber, sets):
     if csv_out:
         atomic_write_text(csv_out, to_csv(predictions, predictor.labels))
     if as_json:
-        click.echo(to_json(predictions, model_dir, predictor.mode, predictor.labels))
+        models = [model_dir, *ensemble_with] if ensemble_with else model_dir  # an ensemble: every directory
+        click.echo(to_json(predictions, models, predictor.mode, predictor.labels))
     else:
-        click.echo(to_table(predictions, show_transcript=predictor.model.config.uses_text))
+        click.echo(to_table(predictions, show_transcript=predictor.uses_text))
     failed = [p for p in predictions if not p.ok]
     click.echo(f"{len(predictions) - len(failed)} predicted, {len(failed)} failed"
                + (f" -> {csv_out}" if csv_out else ""), err=True)

@@ -1,13 +1,16 @@
 """Inference on new audio: ``fusion.load(MODEL_DIR).predict(path_or_array)``.
 
-Modules: :mod:`.predictor` (the warm :class:`Predictor`), :mod:`.prediction` (result types),
+Modules: :mod:`.predictor` (the warm :class:`Predictor`), :mod:`.ensemble` (several model
+directories averaged: :class:`EnsemblePredictor`), :mod:`.prediction` (result types),
 :mod:`.inputs` (files, arrays, manifests, CLI paths), :mod:`.segmentation` (energy VAD for long
 recordings), :mod:`.sources` (streamed reading of long files), :mod:`.output` (table/JSON/CSV).
 """
 
+from .ensemble import EnsemblePredictor
 from .inputs import PredictInput, expand_paths
 from .prediction import Prediction, SegmentPrediction
 from .predictor import Predictor, load
 from .segmentation import EnergyVAD
 
-__all__ = ["EnergyVAD", "PredictInput", "Prediction", "Predictor", "SegmentPrediction", "expand_paths", "load"]
+__all__ = ["EnergyVAD", "EnsemblePredictor", "PredictInput", "Prediction", "Predictor", "SegmentPrediction",
+           "expand_paths", "load"]

@@ -2,7 +2,7 @@
 
 JSON (``fusion predict --json``) is a single document::
 
-    {"model": "MODEL_DIR", "mode": "fused", "labels": ["angry", ...],
+    {"model": "MODEL_DIR" (a list for an ensemble), "mode": "fused", "labels": ["angry", ...],
      "predictions": [{"id", "file", "label", "probabilities": {label: p}, "transcript",
                       "branches": {"audio": {label: p}, "text": {...}}, "duration", "silent",
                       "warnings": [...], "segments": [{"start", "end", "label", "probabilities",
@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections.abc import Sequence
 
 from .prediction import Prediction, SegmentPrediction
@@ -27,13 +28,17 @@ from .prediction import Prediction, SegmentPrediction
 TRANSCRIPT_WIDTH = 48  # characters of transcript shown in the table
 
 
-def json_document(predictions: Sequence[Prediction], model_dir: str, mode: str, labels: Sequence[str]) -> dict:
-    return {"model": str(model_dir), "mode": mode, "labels": list(labels),
+def json_document(predictions: Sequence[Prediction], model_dir: str | Sequence[str], mode: str,
+                  labels: Sequence[str]) -> dict:
+    """``model``: the model directory, or the list of an ensemble's directories."""
+    model = str(model_dir) if isinstance(model_dir, (str, os.PathLike)) else [str(d) for d in model_dir]
+    return {"model": model, "mode": mode, "labels": list(labels),
             "predictions": [p.to_dict() for p in predictions if p.ok],
             "errors": [p.to_dict() for p in predictions if not p.ok]}
 
 
-def to_json(predictions: Sequence[Prediction], model_dir: str, mode: str, labels: Sequence[str]) -> str:
+def to_json(predictions: Sequence[Prediction], model_dir: str | Sequence[str], mode: str,
+            labels: Sequence[str]) -> str:
     return json.dumps(json_document(predictions, model_dir, mode, labels), ensure_ascii=False, indent=2)
 
 

@@ -86,6 +86,11 @@ class Predictor:
         return self.model.config.mode
 
     @property
+    def uses_text(self) -> bool:
+        """Whether the model reads transcripts (text/fused): its predictions carry one."""
+        return self.model.config.uses_text
+
+    @property
     def cache(self) -> Cache:
         """The transcript cache under ``$FUSION_CACHE`` as it is now (not when the predictor was built)."""
         return Cache("transcripts", enabled=self.config.cache_transcripts)
@@ -363,6 +368,15 @@ def _rate_warnings(sr: int) -> list[str]:
     return []
 
 
-def load(model_dir: str | Path, **options: Any) -> Predictor:
-    """``fusion.load(MODEL_DIR, transcriber=None, transcriber_config=None, config=None, vad=None)``."""
-    return Predictor(model_dir, **options)
+def load(*model_dirs: str | Path | Sequence[str | Path], **options: Any):
+    """``fusion.load(MODEL_DIR, transcriber=None, transcriber_config=None, config=None, vad=None)``
+    -> a :class:`Predictor`; several directories (``load(A, B)`` or ``load([A, B])``, optionally
+    ``weights=[...]``) -> an :class:`~.ensemble.EnsemblePredictor` averaging their probabilities."""
+    from .ensemble import load_models
+
+    if "model_dir" in options:  # load(model_dir=...) as before
+        model_dirs = (options.pop("model_dir"), *model_dirs)
+    dirs: list[str | Path] = []
+    for d in model_dirs:
+        dirs.extend(d if isinstance(d, (list, tuple)) else [d])
+    return load_models(dirs, **options)
