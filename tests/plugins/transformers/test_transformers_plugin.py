@@ -47,6 +47,6 @@ def test_fusion_plugins_lists_them_without_importing_torch():
     out = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                                     env=env).stdout)
     ours = [row for row in out["rows"] if row["name"] == "transformers"]
-    assert ours and ours[0]["components"] == {"text_encoder": ["gru", "minilm", "transformers"],
+    assert ours and ours[0]["components"] == {"text_encoder": ["gru", "minilm", "mpnet", "transformers"],
                                               "transcriber": ["gold-context"]}
     assert out["torch"] is False
