@@ -5,6 +5,9 @@ soon as it finishes; a rerun of the same configuration skips finished runs (resu
 crash or a kill). ``results.json``, ``report.md`` and the plots are written atomically at
 the end. On a CPU the runs train side by side in worker processes, one per core
 (:mod:`fusion.training.parallel`); every run seeds itself, so the order does not change its numbers.
+With ``augment.copies`` > 0 the perturbed copies of every clip that trains in some pending audio or
+fused run are featurized once, before the workers fork; a run adds only the copies of *its* fold's
+training clips (never of its validation or test clips).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import numpy as np
 from .cache import atomic_write_json, atomic_write_text, make_key
 from .data import folds_from_groups, make_folds, manifest_hash
 from .errors import ConfigError
-from .experiment import ExperimentConfig, prepare_inputs
+from .experiment import ExperimentConfig, augment_inputs, prepare_inputs
 from .model import EmotionModel
 from .recipes import Corpus, dataset_protocol, prepare_dataset
 from .training.device import resolve_runtime
@@ -130,18 +133,22 @@ def run_ablation(cfg: ExperimentConfig, out_dir: str | Path, *,
                     log(f"[{mode} seed {seed} fold {fold.index}] done before, skipped")
                 else:
                     pending.append((seed, fold.index, mode))
+    # perturbed copies of every clip that trains in a pending audio / fused run (none when augment is off)
+    augment_inputs(cfg, inputs, sorted({n for _, index, mode in pending if mode in ("audio", "fused")
+                                        for n in by_index[index].train}), progress=progress, log=log)
 
     def run_one(task: tuple[int, int, str], log: Callable[[str], None]) -> None:
         """Train and test one (seed, fold, mode); writes its run file."""
         seed, index, mode = task
         fold = by_index[index]
+        train_items = inputs.train_items(fold.train, mode)  # + augmented copies of the fold's training clips
+        n_copies = len(train_items) - len(fold.train)
         log(f"[{mode} seed {seed} fold {fold.index}] train {len(fold.train)} / val {len(fold.val)} "
-            f"/ test {len(fold.test)}")
+            f"/ test {len(fold.test)}" + (f" (+ {n_copies} augmented training copies)" if n_copies else ""))
         seed_everything(seed)
         model = EmotionModel(cfg.model_config(mode, labels)).to(runtime.device)
         tcfg = cfg.train.__class__(**{**cfg.train.to_dict(), "seed": seed})
-        result = train(model, inputs.items(fold.train, mode), inputs.items(fold.val, mode), tcfg,
-                       amp=runtime.amp)
+        result = train(model, train_items, inputs.items(fold.val, mode), tcfg, amp=runtime.amp)
         probs = predict_proba(model, inputs.items(fold.test, mode))
         y = [labels.index(utts[n].label) for n in fold.test]
         metrics = classification_metrics(y, probs.argmax(1), labels)
@@ -149,6 +156,7 @@ def run_ablation(cfg: ExperimentConfig, out_dir: str | Path, *,
             f"(best epoch {result.best_epoch}, val UA {result.best_val_ua:.3f})")
         atomic_write_json(runs_dir / f"{mode}-s{seed}-f{fold.index}.json", {
             "mode": mode, "seed": seed, "fold": fold.index, "test_groups": list(fold.test_groups),
+            **({"n_augmented": n_copies} if n_copies else {}),
             "metrics": metrics, "best_epoch": result.best_epoch, "best_val_ua": result.best_val_ua,
             "curve": result.curve, "refit_epochs": len(result.refit_curve),
             "ids": [utts[n].id for n in fold.test], "y_true": y,

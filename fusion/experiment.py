@@ -5,7 +5,8 @@
 per-utterance features for the modalities the modes need; an utterance that fails in a
 needed modality is excluded from *every* mode (so all modes share the same folds) and
 listed with its reason. Under torchrun each rank fills its shard of the cache first
-(:func:`fusion.training.distributed.compute_sharded`).
+(:func:`fusion.training.distributed.compute_sharded`). :func:`augment_inputs` adds perturbed
+copies of the training clips (``augment.copies``), which only :meth:`Inputs.train_items` returns.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .augment import AugmentConfig
 from .cache import Cache
 from .data import Utterance
 from .errors import ConfigError, DatasetError
@@ -53,6 +55,7 @@ class ExperimentConfig:
     test_groups: tuple[tuple[str, ...], ...] | None = None  # explicit test speakers/sessions per fold
     device: str | None = None                          # cpu | cuda | mps | auto (None: cpu) for the trainable part
     amp: str | None = None                             # mixed precision: auto | off | bf16 | fp16 (None: auto)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)  # perturbed copies of training clips (off)
 
     def __post_init__(self):
         bad = [m for m in self.modes if m not in MODES]
@@ -85,6 +88,9 @@ class ExperimentConfig:
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["train"] = self.train.to_dict()
+        d["augment"] = self.augment.to_dict()
+        if self.augment == AugmentConfig():  # off and untouched: not written (configs of before stay identical)
+            del d["augment"]
         for k in ("modes", "seeds", "speakers"):
             if d[k] is not None:
                 d[k] = list(d[k])
@@ -102,6 +108,7 @@ class ExperimentConfig:
         if "dataset" not in d:
             raise ConfigError("config: 'dataset' is required")
         d["train"] = TrainConfig.from_dict(d.get("train", {}))
+        d["augment"] = AugmentConfig.from_dict(d.get("augment", {}))
         for k in ("modes", "seeds", "speakers"):
             if d.get(k) is not None:
                 d[k] = tuple(d[k])
@@ -142,6 +149,7 @@ class Inputs:
     text: dict = field(default_factory=dict)       # id -> text featurize output [T, ...]
     excluded: dict[str, str] = field(default_factory=dict)
     stats: dict = field(default_factory=dict)      # cache hits / computed counts per stage
+    augmented: list[dict] = field(default_factory=list)  # per copy index: id -> perturbed acoustic features [T, ...]
 
     def items(self, indices: Sequence[int], mode: str) -> list[dict]:
         out = []
@@ -153,6 +161,24 @@ class Inputs:
                 "text": self.text[u.id] if mode in ("text", "fused") else None,
                 "label": label_index[u.label],
             })
+        return out
+
+    def train_items(self, indices: Sequence[int], mode: str) -> list[dict]:
+        """:meth:`items`, then (audio and fused modes) the augmented copies of those clips, copy by copy.
+
+        A copy item has the clip's label, its perturbed acoustic features, in fused mode the clip's
+        own transcript features, and ``copy_of`` = the clip's id. For training items only: pass
+        training indices (validation and test items come from :meth:`items`)."""
+        out = self.items(indices, mode)
+        if mode not in ("audio", "fused"):
+            return out
+        label_index = {l: i for i, l in enumerate(self.labels)}
+        for copies in self.augmented:
+            for n in indices:
+                u = self.utterances[n]
+                if u.id in copies:  # a copy whose featurize failed is left out (counted in stats)
+                    out.append({"audio": copies[u.id], "text": self.text[u.id] if mode == "fused" else None,
+                                "label": label_index[u.label], "copy_of": u.id})
         return out
 
 
@@ -214,3 +240,32 @@ def prepare_inputs(cfg: ExperimentConfig, utterances: Sequence[Utterance], label
         raise DatasetError(f"dataset {cfg.dataset!r}: every utterance was excluded ({len(utts)} of {len(utts)}); "
                            f"the first reason: {first}")
     return inputs
+
+
+def augment_inputs(cfg: ExperimentConfig, inputs: Inputs, indices: Sequence[int], progress: Callable | None = None,
+                   log: Callable[[str], None] = lambda s: None) -> None:
+    """Featurize ``cfg.augment.copies`` perturbed copies of the utterances at ``indices`` (training clips)
+    into ``inputs.augmented`` (cached; sharded over torchrun ranks). A no-op when augmentation is off or
+    no mode uses audio. Run it before worker processes fork, so they all share the same copies."""
+    from .components import AcousticEncoder
+    from .features import augmented_acoustic_features
+    from .training.distributed import compute_sharded
+
+    aug = cfg.augment
+    if aug.copies == 0 or not cfg.needs_audio:
+        return
+    encoder = build("acoustic_encoder", cfg.acoustic_encoder, cfg.acoustic_config)
+    if not isinstance(encoder, AcousticEncoder) or type(encoder).featurize is AcousticEncoder.featurize:
+        raise ConfigError(f"augment.copies={aug.copies}: acoustic encoder {cfg.acoustic_encoder!r} has no waveform "
+                          "featurize to perturb; use augment.copies=0 or an encoder that featurizes audio")
+    utts = [inputs.utterances[n] for n in sorted(set(indices))]
+    fs = compute_sharded(lambda us: augmented_acoustic_features(us, encoder, aug, Cache("features"), progress),
+                         utts, key=lambda u: str(u.audio))
+    inputs.augmented = [{} for _ in range(aug.copies)]
+    for (uid, copy), feats in fs.features.items():
+        inputs.augmented[copy][uid] = feats
+    inputs.stats["augment"] = {"cached": fs.cached, "computed": fs.computed, "failed": len(fs.errors)}
+    log(f"augmented copies ({aug.copies} per training clip, {len(utts)} clips): {fs.computed} computed, "
+        f"{fs.cached} from cache, {len(fs.errors)} failed")
+    for (uid, copy), reason in list(fs.errors.items())[:3]:
+        log(f"  left out copy {copy} of {uid}: {reason}")

@@ -3,18 +3,24 @@
 ``featurize`` outputs (log-mel, frozen Whisper states, token ids, frozen MiniLM states) are
 keyed by the content hash of the input (audio file bytes or transcript text) and the
 encoder's :meth:`featurize_key`, so every mode, fold and seed of an ablation shares them and
-a second run recomputes nothing.
+a second run recomputes nothing. Perturbed training copies (:mod:`fusion.augment`) are cached
+under their own keys, which add the clip id, the perturbation, its seed and the copy index.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
 
+import numpy as np
 import torch
 
 from . import audio as audio_io
+from .augment import AugmentConfig, augment_waveform, copy_rng
 from .cache import Cache, file_hash, make_key
 from .components import AcousticEncoder, TextEncoder
 from .data import Utterance
@@ -26,6 +32,7 @@ from .plugins import component_failures
 class FeatureSet:
     features: dict[str, torch.Tensor] = field(default_factory=dict)  # utterance id -> [T, ...]
     errors: dict[str, str] = field(default_factory=dict)             # utterance id -> reason
+                                                                     # (augmented: (id, copy) -> ...)
     cached: int = 0
     computed: int = 0
 
@@ -109,3 +116,44 @@ def text_features(utterances: Sequence[Utterance], transcripts: dict[str, str], 
 
     return _featurize_all(utterances, encoder, f"text features ({encoder.name})", cache, progress,
                           key_and_compute)
+
+
+class _Copy(NamedTuple):
+    """One perturbed copy to featurize; ``id`` = (utterance id, copy index) keys its FeatureSet entry."""
+
+    id: tuple[str, int]
+    audio: Path | None
+    utterance: Utterance
+    copy: int
+
+
+@torch.no_grad()
+def augmented_acoustic_features(utterances: Sequence[Utterance], encoder: AcousticEncoder, augment: AugmentConfig,
+                                cache: Cache | None = None, progress: Callable | None = None) -> FeatureSet:
+    """encoder.featurize(augment_waveform(clip)) for copies 0 .. ``augment.copies - 1`` of every utterance.
+
+    Features and errors are keyed by ``(utterance id, copy)``. Copy ``c`` of clip ``id`` is drawn from
+    ``copy_rng(augment.seed, id, c)``; its cache key is the clip's bytes + id + perturbation + seed +
+    ``c`` + the encoder, so it never replaces the clip's own features, and ``copies=2`` reuses the
+    entries of ``copies=1``."""
+    ident = encoder.featurize_key()
+    perturbation = augment.waveform
+    sr = encoder.sample_rate
+    jobs = [_Copy((u.id, c), u.audio, u, c) for u in utterances for c in range(augment.copies)]
+
+    def key_and_compute(job: _Copy):
+        u = job.utterance
+        if u.audio is None:
+            raise FusionError(f"utterance {u.id!r} has no audio file")
+
+        def compute():
+            wav = audio_io.load(u.audio, target_sr=sr, on_silence="ignore")                   # [S]
+            wav = augment_waveform(wav, sr, copy_rng(augment.seed, u.id, job.copy), perturbation)  # [S']
+            with component_failures("acoustic_encoder", encoder, f"{u.audio} (augmented copy {job.copy})"):
+                return encoder.featurize(torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32)))  # [T, ...]
+
+        what = {"id": u.id, "copy": job.copy, "seed": augment.seed, "sample_rate": sr,
+                "perturbation": dataclasses.asdict(perturbation)}
+        return make_key("augmented-acoustic", file_hash(u.audio), what, ident), compute
+
+    return _featurize_all(jobs, encoder, f"augmented copies ({encoder.name})", cache, progress, key_and_compute)

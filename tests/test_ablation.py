@@ -180,3 +180,156 @@ def test_two_worker_processes_give_the_numbers_of_one(fake_plugins, synthetic_co
     for path in (tmp_path / "one" / "runs").glob("*.json"):
         a, b = json.loads(path.read_text()), json.loads((tmp_path / "two" / "runs" / path.name).read_text())
         assert a["probs"] == b["probs"] and a["curve"] == b["curve"]
+
+
+# ----------------------------------------------------------------------------- augment.copies
+def _recorded(monkeypatch):
+    """Records run_ablation's Inputs, its folds, every train() call (mode, train items, val items) and
+    the number of featurize calls of the fake acoustic encoder (this process only)."""
+    import fusion.ablation as ablation
+    from tests.fakes import FrameEnergyEncoder
+
+    seen = {"train": [], "featurize": 0}
+    real_prepare, real_folds, real_train = ablation.prepare_inputs, ablation.make_folds, ablation.train
+    real_featurize = FrameEnergyEncoder.featurize
+
+    def prepare_inputs(*args, **kwargs):
+        seen["inputs"] = real_prepare(*args, **kwargs)
+        return seen["inputs"]
+
+    def make_folds(*args, **kwargs):
+        seen["folds"] = real_folds(*args, **kwargs)
+        return seen["folds"]
+
+    def train(model, train_items, val_items, cfg, **kwargs):
+        seen["train"].append((model.config.mode, train_items, val_items))
+        return real_train(model, train_items, val_items, cfg, **kwargs)
+
+    def featurize(self, wav):
+        seen["featurize"] += 1
+        return real_featurize(self, wav)
+
+    monkeypatch.setattr(ablation, "prepare_inputs", prepare_inputs)
+    monkeypatch.setattr(ablation, "make_folds", make_folds)
+    monkeypatch.setattr(ablation, "train", train)
+    monkeypatch.setattr(FrameEnergyEncoder, "featurize", featurize)
+    return seen
+
+
+def _run_files(out: Path) -> dict:
+    return {p.name: json.loads(p.read_text()) for p in sorted((out / "runs").glob("*.json"))}
+
+
+def test_augmented_ablation_trains_on_copies_of_each_folds_training_clips_only(fake_plugins, synthetic_corpus,
+                                                                                tmp_path, monkeypatch):
+    import torch
+
+    from fusion.augment import AugmentConfig
+
+    modes = ("audio", "text", "fused")
+    cfg = _cfg(synthetic_corpus, modes=modes, folds=2, train=TrainConfig(epochs=2, batch_size=16, lr=3e-3),
+               augment=AugmentConfig(copies=2))
+    seen = _recorded(monkeypatch)
+    res = run_ablation(cfg, tmp_path / "run", log=lambda s: None, jobs=1)
+    inputs, folds = seen["inputs"], seen["folds"]
+    utts = inputs.utterances
+    ids = lambda indices: [utts[n].id for n in indices]  # noqa: E731
+    training_clips = sorted({n for f in folds for n in f.train})
+    assert res["cache"]["augment"] == {"computed": 2 * len(training_clips), "cached": 0, "failed": 0}
+    assert seen["featurize"] == len(utts) + 2 * len(training_clips)
+    assert len(seen["train"]) == len(folds) * len(modes)  # one process: seed, fold, mode order
+    runs = _run_files(tmp_path / "run")
+    calls = iter(seen["train"])
+    for fold in folds:
+        train_ids, held_out = ids(fold.train), set(ids(fold.val)) | set(ids(fold.test))
+        for mode in modes:
+            called_mode, train_items, val_items = next(calls)
+            assert called_mode == mode
+            # validation and test items: exactly the clips, never a copy
+            assert len(val_items) == len(fold.val) and not any("copy_of" in it for it in val_items)
+            run = runs[f"{mode}-s0-f{fold.index}.json"]
+            assert run["ids"] == ids(fold.test)
+            if mode == "text":
+                assert len(train_items) == len(fold.train) and "n_augmented" not in run
+                continue
+            assert len(train_items) == 3 * len(fold.train) and run["n_augmented"] == 2 * len(fold.train)
+            copies = train_items[len(fold.train):]
+            assert sorted(it["copy_of"] for it in copies) == sorted(train_ids * 2)
+            assert not {it["copy_of"] for it in copies} & held_out
+            for it, clip in zip(copies, train_items[:len(fold.train)] * 2):  # copy c, in the clips' order
+                assert not (it["audio"].shape == clip["audio"].shape and torch.equal(it["audio"], clip["audio"]))
+                assert it["label"] == clip["label"]
+                if mode == "fused":
+                    assert it["text"] is inputs.text[it["copy_of"]]
+    # the property is not vacuous: a clip tested in one fold has copies in another fold's training
+    tested_first = set(ids(folds[0].test))
+    assert any(tested_first & set(ids(f.train)) for f in folds[1:])
+
+    # a second run (new run dir, same cache) featurizes nothing and gives the same numbers
+    seen["featurize"] = 0
+    again = run_ablation(cfg.replace(modes=("fused",)), tmp_path / "again", log=lambda s: None, jobs=1)
+    assert seen["featurize"] == 0
+    assert again["cache"]["augment"] == {"computed": 0, "cached": 2 * len(training_clips), "failed": 0}
+    assert again["modes"]["fused"] == res["modes"]["fused"]
+    for name, run in _run_files(tmp_path / "again").items():
+        assert run["probs"] == runs[name]["probs"] and run["curve"] == runs[name]["curve"]
+
+
+def test_default_ablation_is_the_plain_training_loop(fake_plugins, synthetic_corpus, tmp_path, monkeypatch):
+    """augment off (the default): what run_ablation trains and predicts is the loop of before, item for item."""
+    import numpy as np
+
+    from fusion.ablation import load_corpus
+    from fusion.data import make_folds
+    from fusion.experiment import prepare_inputs
+    from fusion.model import EmotionModel
+    from fusion.training.trainer import predict_proba, seed_everything, train
+
+    cfg = _cfg(synthetic_corpus, modes=("audio", "fused"), folds=2,
+               train=TrainConfig(epochs=3, batch_size=16, lr=3e-3))
+    assert "augment" not in cfg.to_dict()
+    seen = _recorded(monkeypatch)
+    run_ablation(cfg, tmp_path / "run", log=lambda s: None, jobs=1)
+    assert "augment" not in (tmp_path / "run" / "config.toml").read_text()
+    runs = _run_files(tmp_path / "run")
+    monkeypatch.undo()
+    utts = load_corpus(cfg)
+    labels = tuple(sorted({u.label for u in utts}))
+    inputs = prepare_inputs(cfg, utts, labels)
+    folds = make_folds(inputs.utterances, cfg.folds, "speaker", seed=0, val_fraction=cfg.val_fraction)
+    calls = iter(seen["train"])
+    for fold in folds:
+        for mode in cfg.modes:
+            _, train_items, _ = next(calls)
+            assert len(train_items) == len(fold.train) and not any("copy_of" in it for it in train_items)
+            seed_everything(0)
+            model = EmotionModel(cfg.model_config(mode, labels))
+            train(model, inputs.items(fold.train, mode), inputs.items(fold.val, mode), cfg.train)
+            probs = predict_proba(model, inputs.items(fold.test, mode))
+            run = runs[f"{mode}-s0-f{fold.index}.json"]
+            assert run["probs"] == np.round(probs, 6).tolist() and "n_augmented" not in run
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes are forked (Linux only)")
+def test_augmented_ablation_in_two_workers_gives_the_numbers_of_one(fake_plugins, synthetic_corpus, tmp_path,
+                                                                    monkeypatch):
+    from fusion.augment import AugmentConfig
+
+    cfg = _cfg(synthetic_corpus, modes=("audio",), folds=2, train=TrainConfig(epochs=3, batch_size=16, lr=3e-3),
+               augment=AugmentConfig(copies=1, seed=4))
+    seen = _recorded(monkeypatch)
+    results, calls = {}, {}
+    for jobs in (1, 2):
+        monkeypatch.setenv("FUSION_CACHE", str(tmp_path / f"cache-{jobs}"))  # every copy featurized again
+        seen["featurize"] = 0
+        results[jobs] = run_ablation(cfg, tmp_path / f"jobs{jobs}", log=lambda s: None, jobs=jobs)
+        calls[jobs] = seen["featurize"]
+    n_train_clips = len({n for f in seen["folds"] for n in f.train})
+    # the copies were featurized in the parent, before the workers forked
+    assert calls[2] == calls[1] == len(seen["inputs"].utterances) + n_train_clips
+    assert results[2]["cache"]["augment"]["computed"] == n_train_clips
+    assert results[2]["modes"]["audio"]["ua"] == results[1]["modes"]["audio"]["ua"]
+    one, two = _run_files(tmp_path / "jobs1"), _run_files(tmp_path / "jobs2")
+    assert len(one) == 2 and all(r["n_augmented"] > 0 for r in one.values())
+    for name, run in one.items():
+        assert two[name]["probs"] == run["probs"] and two[name]["curve"] == run["curve"]

@@ -20,6 +20,7 @@ COMPONENT_OPTIONS = {  # CLI option -> ExperimentConfig field
 SET_SECTIONS = {  # --set prefix -> ExperimentConfig dict field
     "acoustic": "acoustic_config", "text": "text_config", "transcriber": "transcriber_config",
     "head": "head_config", "unimodal": "unimodal_config", "train": "train", "recipe": "recipe_options",
+    "augment": "augment",
 }
 
 
@@ -42,7 +43,8 @@ def component_options(f):
         click.option("--config", "config_file", type=click.Path(), help="TOML config (a run's config.toml)"),
         click.option("--set", "sets", multiple=True, metavar="SECTION.KEY=VALUE",
                      help="component/training option, e.g. --set head.n_layers=2 --set train.lr=3e-4 "
-                          "--set transcriber.model=PATH (sections: " + ", ".join(SET_SECTIONS) + ")"),
+                          "--set augment.copies=1 --set transcriber.model=PATH (sections: "
+                          + ", ".join(SET_SECTIONS) + ")"),
         click.option("--speakers", help="comma-separated speaker subset"),
     ]
     for opt in reversed(opts):

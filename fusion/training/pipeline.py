@@ -18,7 +18,7 @@ import torch
 from ..cache import atomic_write_json, atomic_write_text
 from ..data import manifest_hash, train_val_split
 from ..errors import CheckpointError, DatasetError, LabelMismatchError
-from ..experiment import ExperimentConfig, prepare_inputs
+from ..experiment import ExperimentConfig, augment_inputs, prepare_inputs
 from ..model import EmotionModel, ModelConfig
 from . import distributed
 from .device import Runtime, resolve_runtime, select_device
@@ -76,19 +76,25 @@ def _train_model_dir(cfg: ExperimentConfig, out_dir: str | Path, ctx: distribute
     utts = inputs.utterances
     protocol = cfg.protocol or dataset_protocol(cfg.dataset)
     tr, va = train_val_split(utts, protocol, seed=cfg.train.seed, val_fraction=cfg.val_fraction)
+    augment_inputs(cfg, inputs, tr, progress=progress, log=log)  # perturbed copies of the training clips (if on)
+    train_items = inputs.train_items(tr, mode)
+    n_copies = len(train_items) - len(tr)
     rank_stats = distributed.gather_objects(inputs.stats)  # cache counts of every rank
     if ctx.distributed:
         for rank, stats in enumerate(rank_stats):
             log(f"rank {rank} cache: " + "; ".join(f"{stage} {s['computed']} computed, {s['cached']} read"
                                                    for stage, s in stats.items()))
     log(f"training {mode} model: {len(tr)} train / {len(va)} validation utterances on {runtime.device}"
+        + (f" (+ {n_copies} augmented training copies)" if n_copies else "")
         + (f", {ctx.world_size} processes" if ctx.distributed else "")
         + (f", mixed precision {str(runtime.amp).removeprefix('torch.')}" if runtime.amp else ""))
     seed_everything(cfg.train.seed)
     model = EmotionModel(cfg.model_config(mode, labels)).to(runtime.device)
-    result = train(model, inputs.items(tr, mode), inputs.items(va, mode), cfg.train, log=log, amp=runtime.amp)
+    result = train(model, train_items, inputs.items(va, mode), cfg.train, log=log, amp=runtime.amp)
     metrics = {"best_epoch": result.best_epoch, "n_train": len(tr), "n_val": len(va),
                "excluded": inputs.excluded}
+    if n_copies:
+        metrics["n_augmented"] = n_copies
     if ctx.distributed:
         metrics["distributed"] = {"world_size": ctx.world_size, "cache_by_rank": rank_stats}
     if result.selection_val is not None:  # refit: the refit model has seen the validation speakers

@@ -34,3 +34,16 @@ def test_train_sets_merge_into_the_config_dict():
     with pytest.raises(ConfigError, match="head, unimodal, train, recipe"):
         _apply_sets({}, ("model.x=1",))
     assert SET_SECTIONS["text"] == "text_config"
+
+
+def test_augment_section_reaches_the_experiment_config():
+    from fusion.augment import AugmentConfig
+    from fusion.commands.train import build_config
+
+    cfg = build_config(None, {"dataset": "synthetic"}, ("augment.copies=1", "augment.snr_db=[5, 15]"))
+    assert cfg.augment == AugmentConfig(copies=1, snr_db=(5.0, 15.0))
+    assert build_config(None, {"dataset": "synthetic"}).augment == AugmentConfig()
+    with pytest.raises(ConfigError, match=r"augment: copies must be an integer >= 0, got -2"):
+        build_config(None, {"dataset": "synthetic"}, ("augment.copies=-2",))
+    with pytest.raises(ConfigError, match=r"augment: unknown option\(s\) \['copis'\]"):
+        build_config(None, {"dataset": "synthetic"}, ("augment.copis=1",))

@@ -14,3 +14,33 @@ def test_refit_model_dir_reports_the_selection_validation(fake_plugins, syntheti
     curve = json.loads((tmp_path / "model" / "curve.json").read_text())
     assert metrics["val"]["ua"] == curve[metrics["best_epoch"] - 1]["val_ua"]
     assert json.loads((tmp_path / "model" / "metrics.json").read_text())["refit_epochs"] == metrics["best_epoch"]
+
+
+def test_model_dir_trained_with_augmented_copies_records_them(fake_plugins, synthetic_corpus, tmp_path, monkeypatch):
+    import fusion.training.pipeline as pipeline
+    from fusion.ablation import load_corpus
+    from fusion.augment import AugmentConfig
+    from fusion.data import train_val_split
+
+    cfg = ExperimentConfig(dataset="synthetic", data_dir=str(synthetic_corpus), modes=("fused",),
+                           acoustic_encoder="fake-frames", text_encoder="fake-bag", transcriber="gold", head="concat",
+                           train=TrainConfig(epochs=2, batch_size=16, lr=3e-3),
+                           augment=AugmentConfig(copies=1, seed=2, snr_db=(5.0, 5.0)))
+    calls = []
+    real_train = pipeline.train
+    monkeypatch.setattr(pipeline, "train", lambda model, tr, va, *a, **k: calls.append((tr, va)) or
+                        real_train(model, tr, va, *a, **k))
+    logs = []
+    metrics = train_model_dir(cfg, tmp_path / "model", log=logs.append)
+    (train_items, val_items), = calls
+    utts = load_corpus(cfg)
+    tr, va = train_val_split(utts, "speaker", seed=cfg.train.seed, val_fraction=cfg.val_fraction)
+    assert metrics["n_train"] == len(tr) and metrics["n_augmented"] == len(tr)
+    assert len(train_items) == 2 * len(tr) and len(val_items) == len(va)
+    assert sorted(it["copy_of"] for it in train_items[len(tr):]) == sorted(utts[n].id for n in tr)
+    assert not any("copy_of" in it for it in val_items)
+    assert all(it["text"] is not None for it in train_items)  # fused copies keep the transcript features
+    assert any(f"(+ {len(tr)} augmented training copies)" in line for line in logs)
+    # the model directory records the option: its config.toml reruns the same training
+    assert ExperimentConfig.from_toml(tmp_path / "model") == cfg
+    assert "[augment]" in (tmp_path / "model" / "config.toml").read_text()

@@ -4,23 +4,21 @@
   ``[B, T, F]`` with torchaudio's ``FrequencyMasking`` / ``TimeMasking``. Masks are drawn
   per clip inside its valid frames only, and their sizes are bounded so that no mask
   set can cover a whole clip (or all bins). It is a no-op in eval mode.
-* :func:`augment_waveform` adds white noise at a random SNR
-  (``torchaudio.functional.add_noise``) and changes speed (``torchaudio.functional.speed``),
-  drawing every random choice from the caller's ``numpy`` generator so runs are reproducible.
-  Augmented audio must not be cached as the clip's features: the engine calls this before
-  ``featurize`` only for training copies.
+* :func:`augment_waveform` / :class:`WaveformAugmentConfig` (white noise at a random SNR, speed
+  change, reproducible from a ``numpy`` generator) are defined in the core, :mod:`fusion.augment`,
+  which also turns them into a training option (``--set augment.copies=1``); they are re-exported
+  here. Augmented audio is never cached as the clip's features: the engine featurizes perturbed
+  copies under their own keys, for training items only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-import torch
-import torchaudio.functional as AF
 import torchaudio.transforms as T
 from torch import Tensor, nn
 
+from fusion.augment import WaveformAugmentConfig, augment_waveform  # noqa: F401 - re-exported
 from fusion.errors import ConfigError
 
 from .validation import check_fraction, check_int
@@ -74,47 +72,3 @@ class SpecAugment(nn.Module):
                 clip = self.time_masking(clip)  # [F, L]
             out[row, :length] = clip.T          # [L, F]
         return out
-
-
-@dataclass(frozen=True)
-class WaveformAugmentConfig:
-    """What :func:`augment_waveform` may do to a training clip."""
-
-    noise_prob: float = 0.5                       # probability of adding white noise
-    snr_db: tuple[float, float] = (10.0, 30.0)    # noise SNR range (dB), drawn uniformly
-    speed_prob: float = 0.5                       # probability of a speed change
-    speeds: tuple[float, ...] = (0.9, 1.1)        # speed factors, one drawn uniformly
-
-    def __post_init__(self):
-        where = "waveform augmentation"
-        for option in ("noise_prob", "speed_prob"):
-            value = getattr(self, option)
-            if not 0.0 <= value <= 1.0:
-                raise ConfigError(f"{where}: {option} must be in [0, 1], got {value!r}")
-        if len(self.snr_db) != 2 or self.snr_db[0] > self.snr_db[1]:
-            raise ConfigError(f"{where}: snr_db must be (low, high) with low <= high, got {self.snr_db!r}")
-        if not self.speeds or any(not s > 0 for s in self.speeds):
-            raise ConfigError(f"{where}: speeds must be a non-empty list of factors > 0, got {self.speeds!r}")
-
-
-def augment_waveform(wav: Tensor | np.ndarray, sr: int, rng: np.random.Generator | int | None = None,
-                     config: WaveformAugmentConfig | None = None) -> Tensor | np.ndarray:
-    """wav [S] float32 -> perturbed wav [S'] (speed, then noise), same type as the input.
-
-    ``rng`` is a ``numpy.random.Generator`` (or a seed): the same generator state gives
-    the same output. A silent clip stays silent (its SNR-scaled noise is zero).
-    """
-    config = config or WaveformAugmentConfig()
-    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    is_numpy = isinstance(wav, np.ndarray)
-    out = torch.as_tensor(wav, dtype=torch.float32).reshape(1, -1)  # [1, S]
-    if rng.random() < config.speed_prob:
-        factor = float(rng.choice(np.asarray(config.speeds, dtype=np.float64)))
-        if factor != 1.0:
-            out, _ = AF.speed(out, sr, factor)  # [1, S']
-    if rng.random() < config.noise_prob:
-        snr = torch.tensor([rng.uniform(*config.snr_db)], dtype=torch.float32)  # [1]
-        noise = torch.from_numpy(rng.standard_normal(out.shape[-1]).astype(np.float32))[None]  # [1, S']
-        out = AF.add_noise(out, noise, snr)  # [1, S']
-    out = out[0]
-    return out.numpy() if is_numpy else out

@@ -1,0 +1,33 @@
+"""`fusion train` / `fusion ablate` with --set augment.KEY=VALUE, in-process with the fake plugins."""
+
+from __future__ import annotations
+
+import json
+
+from fusion.augment import AugmentConfig
+from fusion.experiment import ExperimentConfig
+from tests.reliability.entry_points import FAKES, invoke
+
+
+def test_set_augment_copies_trains_with_copies_and_is_recorded(fake_plugins, synthetic_corpus, tmp_path):
+    out = tmp_path / "model"
+    result = invoke("train", "--dataset", "synthetic", "--data-dir", synthetic_corpus, *FAKES, "--mode", "audio",
+                    "--set", "augment.copies=1", "--set", "augment.speeds=[0.95]", "--out", out)
+    assert result.exit_code == 0, result.output
+    cfg = ExperimentConfig.from_toml(out)
+    assert cfg.augment == AugmentConfig(copies=1, speeds=(0.95,))
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n_augmented"] == metrics["n_train"] > 0
+    assert "augmented copies (1 per training clip" in result.output
+
+
+def test_bad_augment_values_are_one_error_line(fake_plugins, synthetic_corpus, tmp_path):
+    for item, message in (("augment.noise_prob=2", "error: augment: noise_prob must be in [0, 1], got 2"),
+                          ("augment.copies=-1", "error: augment: copies must be an integer >= 0, got -1"),
+                          ("augment.speeds=[0]", "error: augment: speeds must be a non-empty list of factors > 0")):
+        result = invoke("ablate", "--dataset", "synthetic", "--data-dir", synthetic_corpus, *FAKES,
+                        "--set", item, "--out", tmp_path / "run")
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and errors[0].startswith(message), result.output
+    assert not (tmp_path / "run").exists()  # rejected before anything ran
