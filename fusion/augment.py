@@ -23,6 +23,7 @@ import torch
 from torch import Tensor
 
 from .errors import ConfigError
+from .registry import check_options
 
 
 def _number(value) -> bool:
@@ -124,10 +125,7 @@ class AugmentConfig(WaveformAugmentConfig):
 
     @classmethod
     def from_dict(cls, d: dict) -> "AugmentConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise ConfigError(f"{cls.where}: unknown option(s) {sorted(unknown)}; valid options: {sorted(names)}")
+        check_options(cls, d, cls.where)
         return cls(**d)
 
 

@@ -59,6 +59,14 @@ class Component:
         return cls(cfg, **kwargs) if cfg is not None else cls(**kwargs)
 
 
+def check_options(cls: Any, d: dict, where: str) -> None:
+    """ConfigError naming ``where`` and the valid options when ``d`` has a key that is no field of dataclass ``cls``."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(d) - names
+    if unknown:
+        raise ConfigError(f"{where}: unknown option(s) {sorted(unknown)}; valid options: {sorted(names)}")
+
+
 def make_config(cls: Any, config: Any, where: str) -> Any:
     """Turn ``None`` / a dict / a Config instance into ``cls.Config``; unknown keys are errors."""
     config_type = getattr(cls, "Config", None)

@@ -21,14 +21,13 @@ Members with the same speech-to-text transcriber (name + config) share one insta
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .inputs import as_input
+from .inputs import one_input
 from .prediction import Prediction, Scores, SegmentPrediction, weighted_mean
 from .predictor import Predictor
 
@@ -89,10 +88,7 @@ class EnsemblePredictor:
     # ------------------------------------------------------------------ public API
     def predict(self, source: Any, sr: int | None = None, *, transcript: str | None = None) -> Prediction:
         """One file path or array (recorded at ``sr`` Hz) -> the averaged Prediction."""
-        item = as_input(source, sr)
-        if transcript is not None:
-            item = dataclasses.replace(item, transcript=transcript)
-        return self.predict_batch([item])[0]
+        return self.predict_batch([one_input(source, sr, transcript)])[0]
 
     def predict_batch(self, items: Iterable[Any], sr: int | None = None) -> list[Prediction]:
         """Paths, arrays (all at ``sr``), Utterances or PredictInputs -> one averaged Prediction each."""

@@ -6,6 +6,8 @@ with ``error`` set, so it is reported beside the other inputs' results instead o
 
 from __future__ import annotations
 
+import dataclasses
+
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -38,6 +40,12 @@ class PredictInput:
 
 def _is_array(x: Any) -> bool:
     return isinstance(x, np.ndarray) or _is_tensor(x)
+
+
+def one_input(source: Any, sr: int | None = None, transcript: str | None = None) -> PredictInput:
+    """``predict(source, sr, transcript=...)``'s input: :func:`as_input`, with the transcript given instead."""
+    item = as_input(source, sr)
+    return item if transcript is None else dataclasses.replace(item, transcript=transcript)
 
 
 def as_input(item: Any, sr: int | None = None, index: int = 0) -> PredictInput:

@@ -16,7 +16,6 @@ at training time) and the transcriber named in the model's config, or the one pa
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +33,7 @@ from ..plugins import component_failures
 from ..registry import make_config
 from ..training.trainer import collate
 from ..transcripts import transcribe_utterances, transcript_key
-from .inputs import PredictInput, as_input, unique_ids
+from .inputs import PredictInput, as_input, one_input, unique_ids
 from .prediction import Prediction, Scores, SegmentPrediction, probabilities, summarize_segments
 from .segmentation import EnergyVAD
 from .sources import ArraySource, FileSource
@@ -126,10 +125,7 @@ class Predictor:
     # ------------------------------------------------------------------ public API
     def predict(self, source: Any, sr: int | None = None, *, transcript: str | None = None) -> Prediction:
         """One file path or array (recorded at ``sr`` Hz) -> Prediction (``error`` set on bad input)."""
-        item = as_input(source, sr)
-        if transcript is not None:
-            item = dataclasses.replace(item, transcript=transcript)
-        return self.predict_batch([item])[0]
+        return self.predict_batch([one_input(source, sr, transcript)])[0]
 
     def predict_batch(self, items: Iterable[Any], sr: int | None = None) -> list[Prediction]:
         """Paths, arrays (all at ``sr``), Utterances or PredictInputs -> one Prediction each, in order."""

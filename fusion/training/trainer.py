@@ -22,6 +22,7 @@ import torch
 from ..errors import ConfigError, TrainingError
 from ..heads.base import FusionHead
 from ..model import Batch, EmotionModel, pad_sequences
+from ..registry import check_options
 from . import distributed
 from .metrics import classification_metrics
 
@@ -59,10 +60,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise ConfigError(f"train: unknown option(s) {sorted(unknown)}; valid options: {sorted(names)}")
+        check_options(cls, d, "train")
         return cls(**d)
 
 
