@@ -140,20 +140,31 @@ def augmented_acoustic_features(utterances: Sequence[Utterance], encoder: Acoust
     perturbation = augment.waveform
     sr = encoder.sample_rate
     jobs = [_Copy((u.id, c), u.audio, u, c) for u in utterances for c in range(augment.copies)]
+    clip: dict[str, tuple[str, np.ndarray | None]] = {}  # the current clip (jobs are clip-major): id -> (hash, wav)
+
+    def clean_wav(u: Utterance) -> np.ndarray:
+        """The clip decoded at ``sr`` [S], once for all its copies."""
+        digest, wav = clip[u.id]
+        if wav is None:
+            wav = audio_io.load(u.audio, target_sr=sr, on_silence="ignore")                       # [S]
+            clip[u.id] = (digest, wav)
+        return wav
 
     def key_and_compute(job: _Copy):
         u = job.utterance
         if u.audio is None:
             raise FusionError(f"utterance {u.id!r} has no audio file")
+        if u.id not in clip:  # a new clip: forget the previous one, hash this one's bytes once
+            clip.clear()
+            clip[u.id] = (file_hash(u.audio), None)
 
         def compute():
-            wav = audio_io.load(u.audio, target_sr=sr, on_silence="ignore")                   # [S]
-            wav = augment_waveform(wav, sr, copy_rng(augment.seed, u.id, job.copy), perturbation)  # [S']
+            wav = augment_waveform(clean_wav(u), sr, copy_rng(augment.seed, u.id, job.copy), perturbation)  # [S']
             with component_failures("acoustic_encoder", encoder, f"{u.audio} (augmented copy {job.copy})"):
                 return encoder.featurize(torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32)))  # [T, ...]
 
         what = {"id": u.id, "copy": job.copy, "seed": augment.seed, "sample_rate": sr,
                 "perturbation": dataclasses.asdict(perturbation)}
-        return make_key("augmented-acoustic", file_hash(u.audio), what, ident), compute
+        return make_key("augmented-acoustic", clip[u.id][0], what, ident), compute
 
     return _featurize_all(jobs, encoder, f"augmented copies ({encoder.name})", cache, progress, key_and_compute)
