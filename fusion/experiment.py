@@ -50,6 +50,8 @@ class ExperimentConfig:
     protocol: str | None = None                        # None: the dataset's default protocol
     seeds: tuple[int, ...] = (0,)                      # one full run per seed
     val_fraction: float = 0.15                         # share of training speakers held out for validation
+    split_seed: int | None = None                      # `fusion train`: seeds the validation carve (None: train.seed;
+                                                       # fix it to train seed ensembles on one carve)
     speakers: tuple[str, ...] | None = None            # restrict the corpus to these speakers
     recipe_options: dict = field(default_factory=dict)  # extra options for the dataset recipe
     test_groups: tuple[tuple[str, ...], ...] | None = None  # explicit test speakers/sessions per fold
@@ -58,6 +60,9 @@ class ExperimentConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)  # perturbed copies of training clips (off)
 
     def __post_init__(self):
+        if self.split_seed is not None and (isinstance(self.split_seed, bool) or not isinstance(self.split_seed, int)):
+            raise ConfigError(f"config: split_seed must be an integer (or unset: the training seed), "
+                              f"got {self.split_seed!r}")
         bad = [m for m in self.modes if m not in MODES]
         if bad or not self.modes:
             raise ConfigError(f"unknown mode(s) {bad or '(none)'}; valid choices: {', '.join(MODES)}")

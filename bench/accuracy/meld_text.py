@@ -66,6 +66,7 @@ class Run:
     head: dict = field(default_factory=dict)         # unimodal head config
     protocols: tuple[str, ...] = PROTOCOLS           # which protocols this run is trained under
     encoder: str = "minilm"                          # text encoder: minilm (6 blocks, 384-d) or mpnet (12, 768-d)
+    seed: int = 0                                    # training seed; the validation carve stays seed 0's
 
     def cli_sets(self) -> list[str]:
         """``--set SECTION.KEY=VALUE`` flags (values as the CLI parses them: JSON, else a plain string)."""
@@ -116,6 +117,9 @@ RUNS = [
     Run("mpnet-top4-attn", "as mpnet-top4, attention pooling (the head's default), 3 epochs",
         {"finetune_layers": 4}, dict(epochs=3, lr=1e-4, balance="none", patience=3, select="weighted_f1"),
         protocols=("clean",), encoder="mpnet"),
+    Run("mpnet-top4-s1", "as mpnet-top4, training seed 1 (same validation slice)",
+        {"finetune_layers": 4}, dict(epochs=4, lr=1e-4, balance="none", patience=4, select="weighted_f1"),
+        head={"pool": "mean"}, protocols=("clean",), encoder="mpnet", seed=1),
 ]
 QUICK_RUNS = [dataclasses.replace(RUNS[0], train={**FROZEN, "epochs": 3})]
 
@@ -131,7 +135,8 @@ def experiment(run: Run, data_dir: Path):
     return ExperimentConfig(dataset="meld", data_dir=str(data_dir), modes=("text",), text_encoder=run.encoder,
                             text_config=dict(run.text), transcriber=run.transcriber,
                             transcriber_config=dict(run.transcriber_config), unimodal_config=dict(run.head),
-                            train=TrainConfig(**run.train), protocol="predefined", val_fraction=VAL_FRACTION)
+                            train=TrainConfig(**run.train, seed=run.seed), protocol="predefined",
+                            val_fraction=VAL_FRACTION, split_seed=0 if run.seed else None)
 
 
 def scores(m: dict) -> dict:
@@ -274,7 +279,8 @@ def cli_commands(run: Run) -> list[str]:
     """The clean run on the CLI (``fusion train`` carves its validation slice from MELD train the same
     way, with the CLI's default val_fraction 0.15 instead of 0.1), then the dev evaluation."""
     out = f"runs/meld-{run.name}"
-    flags = " ".join(["--transcriber", run.transcriber, *run.cli_sets()])
+    flags = " ".join(["--transcriber", run.transcriber, *run.cli_sets(),
+                      *([f"--seed {run.seed} --split-seed 0"] if run.seed else [])])
     return [f"fusion train --dataset meld --data-dir ../shared/data/meld --mode text --text-encoder {run.encoder} "
             f"{flags} --threads 1 --out {out}",
             f"fusion evaluate {out} --dataset meld --data-dir ../shared/data/meld --split dev --json"]

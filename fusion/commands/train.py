@@ -110,11 +110,13 @@ def _log(msg: str) -> None:
 @component_options
 @click.option("--mode", type=click.Choice(["audio", "text", "fused"]), help="which model to train")
 @click.option("--seed", type=int, help="random seed")
+@click.option("--split-seed", type=int,
+              help="seed of the validation carve (default: --seed); fix it to train seed ensembles on one carve")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="model directory to write")
 @runtime_options
 @amp_option
 def train(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head, epochs, config_file, sets,
-          speakers, mode, seed, out_dir, device, threads, amp):
+          speakers, mode, seed, split_seed, out_dir, device, threads, amp):
     """Train one model on a corpus and save a self-contained model directory (also under torchrun)."""
     from ..training.device import keep_freed_memory, set_threads
     from ..training.distributed import launched_context
@@ -122,8 +124,9 @@ def train(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head, 
 
     cfg = build_config(config_file, dict(dataset=dataset, data_dir=data_dir, acoustic_encoder=acoustic_encoder,
                                          text_encoder=text_encoder, transcriber=transcriber, head=head,
-                                         epochs=epochs, seed=seed, speakers=_speakers(speakers),
-                                         modes=[mode] if mode else None, device=device, amp=amp), sets)
+                                         epochs=epochs, seed=seed, split_seed=split_seed,
+                                         speakers=_speakers(speakers), modes=[mode] if mode else None,
+                                         device=device, amp=amp), sets)
     if len(cfg.modes) != 1:
         raise ConfigError("fusion train needs exactly one --mode (audio, text or fused)")
     set_threads(threads)

@@ -75,7 +75,8 @@ def _train_model_dir(cfg: ExperimentConfig, out_dir: str | Path, ctx: distribute
     inputs = prepare_inputs(cfg, utts, labels, progress=progress, log=log)
     utts = inputs.utterances
     protocol = cfg.protocol or dataset_protocol(cfg.dataset)
-    tr, va = train_val_split(utts, protocol, seed=cfg.train.seed, val_fraction=cfg.val_fraction)
+    split_seed = cfg.train.seed if cfg.split_seed is None else cfg.split_seed
+    tr, va = train_val_split(utts, protocol, seed=split_seed, val_fraction=cfg.val_fraction)
     augment_inputs(cfg, inputs, tr, progress=progress, log=log)  # perturbed copies of the training clips (if on)
     train_items = inputs.train_items(tr, mode)
     n_copies = len(train_items) - len(tr)

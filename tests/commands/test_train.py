@@ -31,3 +31,19 @@ def test_bad_augment_values_are_one_error_line(fake_plugins, synthetic_corpus, t
         errors = [line for line in result.output.splitlines() if line.startswith("error:")]
         assert len(errors) == 1 and errors[0].startswith(message), result.output
     assert not (tmp_path / "run").exists()  # rejected before anything ran
+
+
+def test_split_seed_option_is_recorded_in_the_model_config(fake_plugins, synthetic_corpus, tmp_path):
+    out = tmp_path / "model"
+    result = invoke("train", "--dataset", "synthetic", "--data-dir", synthetic_corpus, *FAKES, "--mode", "audio",
+                    "--epochs", "1", "--seed", "3", "--split-seed", "0", "--out", out)
+    assert result.exit_code == 0, result.output
+    cfg = ExperimentConfig.from_toml(out)
+    assert (cfg.train.seed, cfg.split_seed) == (3, 0)
+    # unset, it is not written: model directories of before keep their config.toml
+    out2 = tmp_path / "model2"
+    assert invoke("train", "--dataset", "synthetic", "--data-dir", synthetic_corpus, *FAKES, "--mode", "audio",
+                  "--epochs", "1", "--out", out2).exit_code == 0
+    import tomllib
+
+    assert "split_seed" not in tomllib.loads((out2 / "config.toml").read_text())

@@ -44,3 +44,37 @@ def test_model_dir_trained_with_augmented_copies_records_them(fake_plugins, synt
     # the model directory records the option: its config.toml reruns the same training
     assert ExperimentConfig.from_toml(tmp_path / "model") == cfg
     assert "[augment]" in (tmp_path / "model" / "config.toml").read_text()
+
+
+def test_split_seed_keeps_the_validation_carve_across_training_seeds(fake_plugins, synthetic_corpus, tmp_path,
+                                                                      monkeypatch):
+    import fusion.training.pipeline as pipeline
+
+    carves = []
+    real_split = pipeline.train_val_split
+    monkeypatch.setattr(pipeline, "train_val_split", lambda *a, **k: carves.append(real_split(*a, **k)) or carves[-1])
+
+    def run(name, **kwargs):
+        seed = kwargs.pop("seed")
+        cfg = ExperimentConfig(dataset="synthetic", data_dir=str(synthetic_corpus), modes=("audio",),
+                               acoustic_encoder="fake-frames", train=TrainConfig(epochs=1, batch_size=16, seed=seed),
+                               **kwargs)
+        metrics = train_model_dir(cfg, tmp_path / name, log=lambda msg: None)
+        assert ExperimentConfig.from_toml(tmp_path / name) == cfg  # the option is in the model's config.toml
+        return carves[-1], metrics
+
+    val0 = run("seed0", seed=0)[0][1]
+    val3 = run("seed3", seed=3)[0][1]
+    assert val3 != val0  # without split_seed the training seed moves the carve (else this test shows nothing)
+    fixed = [run(f"seed{s}-split0", seed=s, split_seed=0)[0][1] for s in (1, 3)]
+    assert fixed == [val0, val0]
+
+
+def test_split_seed_must_be_an_integer():
+    import pytest
+
+    from fusion.errors import ConfigError
+
+    for bad in ("0", 1.5, True):
+        with pytest.raises(ConfigError, match="split_seed must be an integer"):
+            ExperimentConfig(dataset="synthetic", split_seed=bad)
