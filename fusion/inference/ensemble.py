@@ -16,18 +16,21 @@
   member failed with the same message, the input itself is bad and the message is kept as is).
 
 All members must have the same labels in the same order (a ConfigError names both directories).
-Members with the same speech-to-text transcriber (name + config) share one instance.
+Members with the same speech-to-text transcriber (name + config) share one instance, and it runs
+once per input: later members get the transcript it produced (short inputs; a long input's
+segments are transcribed per member).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .inputs import one_input
+from .inputs import PredictInput, as_input, one_input, unique_ids
 from .prediction import Prediction, Scores, SegmentPrediction, weighted_mean
 from .predictor import Predictor
 
@@ -92,8 +95,15 @@ class EnsemblePredictor:
 
     def predict_batch(self, items: Iterable[Any], sr: int | None = None) -> list[Prediction]:
         """Paths, arrays (all at ``sr``), Utterances or PredictInputs -> one averaged Prediction each."""
-        items = list(items)  # every member reads them
-        per_member = [m.predict_batch(items, sr) for m in self._members]  # [M][N]
+        items = unique_ids([as_input(x, sr, n) for n, x in enumerate(items)])  # every member reads them
+        heard: dict[int, list[PredictInput]] = {}  # id(transcriber) -> the inputs with what it heard
+        per_member = []  # [M][N]
+        for m in self._members:
+            t = m.transcriber if m.uses_text else None
+            preds = m.predict_batch(heard.get(id(t), items))
+            if t is not None and id(t) not in heard:  # later members with this transcriber reuse its text
+                heard[id(t)] = [_heard(item, p) for item, p in zip(items, preds)]
+            per_member.append(preds)
         return [self._combine(list(preds)) for preds in zip(*per_member)]
 
     def warmup(self) -> None:
@@ -179,6 +189,14 @@ def _share_transcribers(members: Sequence[Predictor]) -> None:
             seen.append(t)
         else:
             m.transcriber = same
+
+
+def _heard(item: PredictInput, pred: Prediction) -> PredictInput:
+    """``item`` with the transcript a member's transcriber produced for it, when there is one to reuse:
+    a short input (a long one is transcribed segment by segment) that was predicted, not given a text."""
+    if item.transcript is not None or not pred.ok or pred.segments or pred.transcript is None:
+        return item
+    return dataclasses.replace(item, transcript=pred.transcript)
 
 
 def _same_spans(a: Sequence[tuple[float, float]], b: Sequence[tuple[float, float]]) -> bool:

@@ -146,6 +146,22 @@ def test_the_same_model_twice_shares_its_transcriber_and_predicts_like_it(models
                                (2 * _vec(f.probabilities) + _vec(a.probabilities)) / 3, atol=1e-6)
 
 
+def test_members_sharing_a_transcriber_transcribe_an_array_once(models, members, monkeypatch):
+    ens = fusion.load(models["fused"], models["fused"], models["audio"])
+    shared = ens.members[0].transcriber
+    heard = []
+    real = shared.transcribe_batch
+    monkeypatch.setattr(shared, "transcribe_batch", lambda wavs, sr: heard.append(len(wavs)) or real(wavs, sr))
+    arrays = [tone(1.0, 16000, freq=220), tone(0.8, 16000, freq=330)]
+    got = ens.predict_batch(arrays, sr=16000)
+    assert sum(heard) == 2  # one transcription per array, not one per text member
+    audio, fused = members
+    for g, f, a in zip(got, fused.predict_batch(arrays, sr=16000), audio.predict_batch(arrays, sr=16000)):
+        assert g.ok and g.transcript == f.transcript
+        np.testing.assert_allclose(_vec(g.probabilities), (2 * _vec(f.probabilities) + _vec(a.probabilities)) / 3,
+                                   atol=1e-6)
+
+
 def test_long_inputs_are_averaged_segment_by_segment(models, members, tmp_path):
     path = tmp_path / "long.wav"
     write_long_recording(path, 60.0)
