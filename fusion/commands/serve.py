@@ -30,7 +30,9 @@ def _is_loopback(host: str) -> bool:
 @click.option("--max-upload-mb", default=50.0, show_default=True, type=float, help="largest accepted upload")
 @click.option("--no-warmup", is_flag=True, help="skip the start-up prediction that loads lazy models")
 @click.option("--quiet", is_flag=True, help="do not log each request")
-def serve(model_dir, host, port, transcriber, sets, max_upload_mb, no_warmup, quiet):
+@click.option("--ensemble-with", "ensemble_with", multiple=True, type=click.Path(), metavar="OTHER_DIR",
+              help="another model directory whose probabilities are averaged with MODEL_DIR's (repeatable)")
+def serve(model_dir, host, port, transcriber, sets, max_upload_mb, no_warmup, quiet, ensemble_with):
     """Serve a web page to upload or record audio and see the predicted emotion of MODEL_DIR.
 
     The page shows the transcript, the probabilities per class for the fused model and each
@@ -39,7 +41,7 @@ def serve(model_dir, host, port, transcriber, sets, max_upload_mb, no_warmup, qu
     """
     from ..web import Demo, DemoServer
 
-    predictor = build_predictor(model_dir, transcriber, sets)
+    predictor = build_predictor(model_dir, transcriber, sets, ensemble_with)
     demo = Demo(predictor, Demo.Config(max_upload_mb=max_upload_mb, warmup=not no_warmup))
     try:
         server = DemoServer((host, port), demo, quiet=quiet)
@@ -52,7 +54,7 @@ def serve(model_dir, host, port, transcriber, sets, max_upload_mb, no_warmup, qu
     if demo.needs_transcript:
         click.echo("note: the model has no speech-to-text transcriber: the page asks for each clip's "
                    "transcript (use --transcriber NAME to transcribe)", err=True)
-    click.echo(f"serving {model_dir} at {server.url} (Ctrl+C to stop)")
+    click.echo(f"serving {' + '.join(map(str, [model_dir, *ensemble_with]))} at {server.url} (Ctrl+C to stop)")
     sys.stdout.flush()
     try:
         server.serve_forever()

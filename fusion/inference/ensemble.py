@@ -88,6 +88,26 @@ class EnsemblePredictor:
         """Whether any member reads transcripts (so results carry one)."""
         return any(m.uses_text for m in self._members)
 
+    @property
+    def name(self) -> str:
+        """E.g. "rav-s1 + rav-s2" (the members' directory names)."""
+        return " + ".join(m.name for m in self._members)
+
+    @property
+    def needs_transcript(self) -> bool:
+        """Whether some text/fused member has no speech-to-text (inputs then need their transcript)."""
+        return any(m.needs_transcript for m in self._members)
+
+    @property
+    def transcriber(self):
+        """The first member's speech-to-text (None when no member has one)."""
+        return next((m.transcriber for m in self._members if m.transcriber is not None), None)
+
+    @property
+    def config(self):
+        """The predictor options (every member was built with the same ones)."""
+        return self._members[0].config
+
     # ------------------------------------------------------------------ public API
     def predict(self, source: Any, sr: int | None = None, *, transcript: str | None = None) -> Prediction:
         """One file path or array (recorded at ``sr`` Hz) -> the averaged Prediction."""

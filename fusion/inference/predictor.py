@@ -90,6 +90,16 @@ class Predictor:
         return self.model.config.uses_text
 
     @property
+    def name(self) -> str:
+        """What the model is called in messages and the web demo: its directory's name."""
+        return self.model_dir.name
+
+    @property
+    def needs_transcript(self) -> bool:
+        """A text/fused model with no speech-to-text: every input needs its transcript given."""
+        return self.uses_text and self.transcriber is None
+
+    @property
     def cache(self) -> Cache:
         """The transcript cache under ``$FUSION_CACHE`` as it is now (not when the predictor was built)."""
         return Cache("transcripts", enabled=self.config.cache_transcripts)

@@ -1,6 +1,7 @@
 """What the web demo does, without HTTP: uploaded audio bytes -> a prediction document (or an error).
 
-One :class:`~fusion.inference.Predictor` is built at start-up and shared by all requests; a lock
+One :class:`~fusion.inference.Predictor` (or :class:`~fusion.inference.EnsemblePredictor`) is built at
+start-up and shared by all requests; a lock
 runs one prediction at a time (the model, the transcriber and the transcript cache are not meant
 for concurrent use, and the machine this runs on is small). Every problem with an upload (empty,
 too large, not audio, too short, a text model without a transcript) becomes ``(4xx, {"error": ...})``
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from ..audio import AUDIO_EXTENSIONS
 from ..errors import AudioDecodeError, ConfigError, FusionError
-from ..inference import Predictor
+from ..inference import EnsemblePredictor, Predictor
 
 READABLE = "WAV, FLAC, OGG/Vorbis, AIFF or MP3 (the page's Record button makes WAV)"
 NAME_LIMIT = 120  # characters of an uploaded file's name kept in messages
@@ -42,7 +43,7 @@ class Demo:
         max_upload_mb: float = 50.0  # larger request bodies are refused (413)
         warmup: bool = True          # run one prediction on noise at start-up (loads lazy models)
 
-    def __init__(self, predictor: Predictor, config: "Demo.Config | None" = None):
+    def __init__(self, predictor: Predictor | EnsemblePredictor, config: "Demo.Config | None" = None):
         self.predictor = predictor
         self.config = config or self.Config()
         if self.config.max_upload_mb <= 0:
@@ -54,7 +55,7 @@ class Demo:
     @property
     def needs_transcript(self) -> bool:
         """A text/fused model with no speech-to-text: each upload needs its transcript typed in."""
-        return self.predictor.model.config.uses_text and self.predictor.transcriber is None
+        return self.predictor.needs_transcript
 
     @property
     def max_bytes(self) -> int:
@@ -62,7 +63,7 @@ class Demo:
 
     def info(self) -> dict:
         p = self.predictor
-        return {"model": p.model_dir.name, "mode": p.mode, "labels": list(p.labels),
+        return {"model": p.name, "mode": p.mode, "labels": list(p.labels),
                 "transcriber": p.transcriber.name if p.transcriber is not None else None,
                 "needs_transcript": self.needs_transcript, "long_threshold": p.config.long_threshold,
                 "max_upload_mb": self.config.max_upload_mb}
@@ -77,7 +78,7 @@ class Demo:
                                         f"{self.config.max_upload_mb:g} MB this demo accepts"})
         transcript = (transcript or "").strip() or None
         if self.needs_transcript and transcript is None:
-            return Reply(422, {"error": f"model {self.predictor.model_dir.name} ({self.predictor.mode}) has no "
+            return Reply(422, {"error": f"model {self.predictor.name} ({self.predictor.mode}) has no "
                                         "speech-to-text: type the transcript of the clip, or restart "
                                         "`fusion serve` with --transcriber NAME"})
         suffix = Path(shown).suffix.lower()
@@ -98,7 +99,7 @@ class Demo:
         doc = prediction.to_dict()
         doc["id"] = doc["file"] = shown
         doc["warnings"] = [w.replace(str(path), shown) for w in doc["warnings"]]
-        return Reply(200, {"model": self.predictor.model_dir.name, "mode": self.predictor.mode,
+        return Reply(200, {"model": self.predictor.name, "mode": self.predictor.mode,
                            "labels": list(self.predictor.labels), "prediction": doc})
 
     @staticmethod

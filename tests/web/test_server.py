@@ -139,3 +139,41 @@ def test_a_gold_model_asks_for_the_transcript(models):
     assert reply.status == 200 and reply.body["prediction"]["transcript"] == "i feel gloomy today"
     with pytest.raises(ConfigError, match="max_upload_mb"):
         Demo(Predictor(models["gold"]), Demo.Config(max_upload_mb=0))
+
+
+def test_an_ensemble_is_served_with_averaged_probabilities(models):
+    from fusion.inference import EnsemblePredictor
+
+    clip = wav_bytes(tone(1.0))
+    ens = EnsemblePredictor([models["asr"], models["gold"]])  # the gold model has no speech-to-text
+    demo = Demo(ens, Demo.Config(warmup=False))
+    info = demo.info()
+    assert info["model"] == "demo-model + gold-model" and info["mode"] == "ensemble of 2: fused"
+    assert info["needs_transcript"] and info["transcriber"] == "fake-asr"
+    assert demo.predict(clip, "clip.wav").status == 422  # the gold member needs the transcript typed in
+    reply = demo.predict(clip, "clip.wav", "i feel gloomy today")
+    assert reply.status == 200 and reply.body["model"] == "demo-model + gold-model"
+    members = [Demo(Predictor(m), Demo.Config(warmup=False)).predict(clip, "clip.wav", "i feel gloomy today")
+               for m in (models["asr"], models["gold"])]
+    for label, p in reply.body["prediction"]["probabilities"].items():
+        assert p == pytest.approx(sum(m.body["prediction"]["probabilities"][label] for m in members) / 2, abs=1e-5)
+    # with a transcriber for every member, uploads need no transcript
+    reply = Demo(EnsemblePredictor([models["asr"], models["gold"]], transcriber="fake-asr"),
+                 Demo.Config(warmup=False)).predict(clip, "clip.wav")
+    assert reply.status == 200 and reply.body["prediction"]["transcript"] == "unknown"
+
+
+def test_serve_ensemble_with_names_every_model(models, monkeypatch):
+    from tests.reliability.entry_points import invoke
+
+    def stop(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(DemoServer, "serve_forever", stop)
+    result = invoke("serve", models["asr"], "--ensemble-with", models["gold"], "--port", "0", "--no-warmup",
+                    "--quiet", "-t", "fake-asr")
+    assert result.exit_code == 0, result.output
+    assert f"serving {models['asr']} + {models['gold']} at http://127.0.0.1:" in result.output
+    result = invoke("serve", models["asr"], "--ensemble-with", models["asr"].parent / "missing", "--port", "0")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert [line for line in result.output.splitlines() if line.startswith("error:")], result.output
