@@ -1,8 +1,10 @@
 """Waveform augmentation: perturbed copies of training clips as extra training items.
 
-* :func:`augment_waveform` changes speed (``torchaudio.functional.speed``) and adds white noise
-  at a random SNR (``torchaudio.functional.add_noise``), drawing every random choice from the
-  caller's ``numpy`` generator so runs are reproducible.
+* :func:`augment_waveform` changes speed (``torchaudio.functional.speed``) and adds noise at a
+  random SNR (``torchaudio.functional.add_noise``): white noise, or with ``noise_dir`` a random
+  excerpt of a recording from that folder (:class:`NoiseBank`: MUSAN noise, babble, room tone),
+  looped to the clip's length. Every random choice comes from the caller's ``numpy`` generator,
+  so runs are reproducible.
 * :class:`AugmentConfig` is the ``augment`` section of an experiment (``--set augment.copies=1``):
   ``copies`` perturbed copies of every *training* clip are featurized through the acoustic encoder
   (:func:`fusion.features.augmented_acoustic_features`, cached under their own keys, never as the
@@ -14,8 +16,10 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -40,9 +44,14 @@ class WaveformAugmentConfig:
     snr_db: tuple[float, float] = (10.0, 30.0)    # noise SNR range (dB), drawn uniformly
     speed_prob: float = 0.5                       # probability of a speed change
     speeds: tuple[float, ...] = (0.9, 1.1)        # speed factors, one drawn uniformly
+    noise_dir: str | None = None                  # folder of noise recordings drawn from; None: white noise
 
     def __post_init__(self):
         where = self.where
+        if self.noise_dir is not None:
+            if not isinstance(self.noise_dir, (str, Path)) or not str(self.noise_dir).strip():
+                raise ConfigError(f"{where}: noise_dir must be a folder path, got {self.noise_dir!r}")
+            object.__setattr__(self, "noise_dir", str(self.noise_dir))
         for option in ("noise_prob", "speed_prob"):
             value = getattr(self, option)
             if not _number(value) or not 0.0 <= value <= 1.0:
@@ -68,7 +77,9 @@ def augment_waveform(wav: Tensor | np.ndarray, sr: int, rng: np.random.Generator
     """wav [S] float32 -> perturbed wav [S'] (speed, then noise), same type as the input.
 
     ``rng`` is a ``numpy.random.Generator`` (or a seed): the same generator state gives
-    the same output. A silent clip stays silent (its SNR-scaled noise is zero).
+    the same output. A silent clip stays silent (its SNR-scaled noise is zero). With
+    ``config.noise_dir`` the noise is an excerpt of one of that folder's recordings
+    (:func:`noise_bank`; a bad folder or noise file is a ConfigError naming it).
     """
     import torchaudio.functional as AF
 
@@ -82,7 +93,10 @@ def augment_waveform(wav: Tensor | np.ndarray, sr: int, rng: np.random.Generator
             out, _ = AF.speed(out, sr, factor)  # [1, S']
     if rng.random() < config.noise_prob:
         snr = torch.tensor([rng.uniform(*config.snr_db)], dtype=torch.float32)  # [1]
-        noise = torch.from_numpy(rng.standard_normal(out.shape[-1]).astype(np.float32))[None]  # [1, S']
+        if config.noise_dir is None:
+            noise = torch.from_numpy(rng.standard_normal(out.shape[-1]).astype(np.float32))[None]  # [1, S']
+        else:
+            noise = torch.from_numpy(noise_bank(config.noise_dir).excerpt(rng, out.shape[-1], sr))[None]  # [1, S']
         out = AF.add_noise(out, noise, snr)  # [1, S']
     out = out[0]
     return out.numpy() if is_numpy else out
@@ -117,10 +131,12 @@ class AugmentConfig(WaveformAugmentConfig):
     def waveform(self) -> WaveformAugmentConfig:
         """The perturbation alone (what a copy's cache key and :func:`augment_waveform` need)."""
         return WaveformAugmentConfig(noise_prob=self.noise_prob, snr_db=self.snr_db, speed_prob=self.speed_prob,
-                                     speeds=self.speeds)
+                                     speeds=self.speeds, noise_dir=self.noise_dir)
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
+        if d["noise_dir"] is None:  # TOML has no null; unset means white noise
+            del d["noise_dir"]
         return {**d, "snr_db": list(self.snr_db), "speeds": list(self.speeds)}
 
     @classmethod
@@ -134,3 +150,73 @@ def copy_rng(seed: int, clip_id: str, copy: int) -> np.random.Generator:
     digest = hashlib.sha256(str(clip_id).encode("utf-8")).digest()
     words = np.frombuffer(digest, dtype="<u4")[:4].tolist()  # 128 bits of the id
     return np.random.default_rng([seed, copy, *words])
+
+
+def perturbation_key(config: WaveformAugmentConfig) -> dict:
+    """What a perturbed copy's cache key records of ``config``: its fields, with ``noise_dir``
+    replaced by the content of the folder (:meth:`NoiseBank.key`), left out when unset."""
+    d = dataclasses.asdict(config)
+    folder = d.pop("noise_dir")
+    if folder is not None:
+        d["noise_files"] = noise_bank(folder).key()
+    return d
+
+
+class NoiseBank:
+    """The audio recordings below a folder (sorted, recursive), drawn from as additive noise.
+
+    Files are decoded on first use (mono, resampled) and kept in memory. A missing or empty
+    folder, an unreadable or a silent file is a ConfigError that names it."""
+
+    def __init__(self, folder: str | Path):
+        from .audio import AUDIO_EXTENSIONS, find_audio_files
+
+        self.folder = Path(folder)
+        if not self.folder.is_dir():
+            raise ConfigError(f"augment: noise_dir {str(self.folder)!r} is not a folder")
+        self.files = find_audio_files(self.folder)
+        if not self.files:
+            raise ConfigError(f"augment: noise_dir {str(self.folder)!r} holds no audio files "
+                              f"({', '.join(AUDIO_EXTENSIONS)})")
+        self._decoded: dict[tuple[Path, int], np.ndarray] = {}
+
+    @functools.cached_property
+    def _key(self) -> str:
+        from .cache import file_hash
+
+        digest = hashlib.sha256()
+        for path in self.files:
+            digest.update(f"{path.relative_to(self.folder).as_posix()}\0{file_hash(path)}\0".encode())
+        return digest.hexdigest()
+
+    def key(self) -> str:
+        """A digest of the files' names and contents (not of the folder's location)."""
+        return self._key
+
+    def recording(self, index: int, sr: int) -> np.ndarray:
+        """File ``index`` decoded at ``sr`` -> [S] float32."""
+        from . import audio as audio_io
+        from .errors import FusionError
+
+        path = self.files[index]
+        if (path, sr) not in self._decoded:
+            try:
+                wav = audio_io.load(path, target_sr=sr, min_duration=0.0, on_silence="ignore")  # [S]
+            except FusionError as exc:
+                raise ConfigError(f"augment: noise file {path} cannot be used: {exc}") from exc
+            if not np.any(wav):
+                raise ConfigError(f"augment: noise file {path} is silent; remove it from noise_dir")
+            self._decoded[(path, sr)] = wav
+        return self._decoded[(path, sr)]
+
+    def excerpt(self, rng: np.random.Generator, length: int, sr: int) -> np.ndarray:
+        """A random recording from a random offset, looped to ``length`` samples -> [length] float32."""
+        wav = self.recording(int(rng.integers(len(self.files))), sr)   # [N]
+        start = int(rng.integers(len(wav)))
+        return np.resize(np.roll(wav, -start), length).astype(np.float32, copy=False)  # [length]
+
+
+@functools.lru_cache(maxsize=4)
+def noise_bank(folder: str) -> NoiseBank:
+    """The :class:`NoiseBank` of ``folder`` (one per folder and process)."""
+    return NoiseBank(folder)

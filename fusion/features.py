@@ -9,7 +9,6 @@ under their own keys, which add the clip id, the perturbation, its seed and the 
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ import numpy as np
 import torch
 
 from . import audio as audio_io
-from .augment import AugmentConfig, augment_waveform, copy_rng
+from .augment import AugmentConfig, augment_waveform, copy_rng, perturbation_key
 from .cache import Cache, file_hash, make_key
 from .components import AcousticEncoder, TextEncoder
 from .data import Utterance
@@ -138,6 +137,7 @@ def augmented_acoustic_features(utterances: Sequence[Utterance], encoder: Acoust
     entries of ``copies=1``."""
     ident = encoder.featurize_key()
     perturbation = augment.waveform
+    perturbation_key(perturbation)  # a bad noise_dir fails here, before any clip is featurized
     sr = encoder.sample_rate
     jobs = [_Copy((u.id, c), u.audio, u, c) for u in utterances for c in range(augment.copies)]
     clip: dict[str, tuple[str, np.ndarray | None]] = {}  # the current clip (jobs are clip-major): id -> (hash, wav)
@@ -164,7 +164,7 @@ def augmented_acoustic_features(utterances: Sequence[Utterance], encoder: Acoust
                 return encoder.featurize(torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32)))  # [T, ...]
 
         what = {"id": u.id, "copy": job.copy, "seed": augment.seed, "sample_rate": sr,
-                "perturbation": dataclasses.asdict(perturbation)}
+                "perturbation": perturbation_key(perturbation)}
         return make_key("augmented-acoustic", clip[u.id][0], what, ident), compute
 
     return _featurize_all(jobs, encoder, f"augmented copies ({encoder.name})", cache, progress, key_and_compute)

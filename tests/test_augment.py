@@ -88,3 +88,78 @@ def test_the_acoustic_plugin_reexports_the_one_definition():
     fusion_acoustic_augment = pytest.importorskip("fusion_acoustic.augment")
     assert fusion_acoustic_augment.augment_waveform is augment_waveform
     assert fusion_acoustic_augment.WaveformAugmentConfig is WaveformAugmentConfig
+
+
+# ---------------------------------------------------------------------- noise from a folder (noise_dir)
+def _write(path, wav, sr=16000):
+    import soundfile as sf
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, wav, sr)
+    return path
+
+
+def _peak_hz(x: np.ndarray, sr: int = 16000) -> float:
+    spectrum = np.abs(np.fft.rfft(x))
+    return float(np.fft.rfftfreq(len(x), 1 / sr)[spectrum.argmax()])
+
+
+def test_noise_dir_adds_an_excerpt_of_a_recording_at_the_snr(tmp_path):
+    t = np.arange(16000) / 16000
+    _write(tmp_path / "noise" / "hum.flac", 0.3 * np.sin(2 * np.pi * 3000 * t[:12000]).astype(np.float32), 16000)
+    clip = (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)                    # [16000]
+    config = WaveformAugmentConfig(noise_prob=1.0, snr_db=(10.0, 10.0), speed_prob=0.0,
+                                   noise_dir=str(tmp_path / "noise"))
+    out = augment_waveform(clip, 16000, np.random.default_rng(3), config)
+    added = out - clip                                                                 # [16000]
+    assert out.shape == clip.shape and _peak_hz(added) == pytest.approx(3000, abs=2)  # the file, not white noise
+    snr = 10 * np.log10(np.sum(clip ** 2) / np.sum(added ** 2))
+    assert snr == pytest.approx(10.0, abs=0.01)
+    np.testing.assert_array_equal(out, augment_waveform(clip, 16000, np.random.default_rng(3), config))
+    white = augment_waveform(clip, 16000, np.random.default_rng(3), WaveformAugmentConfig(
+        noise_prob=1.0, snr_db=(10.0, 10.0), speed_prob=0.0))
+    assert abs(_peak_hz(white - clip) - 3000) > 50
+
+
+def test_bad_noise_dirs_are_config_errors_naming_them(tmp_path):
+    clip = np.ones(1600, dtype=np.float32)
+
+    def noisy(folder):
+        config = WaveformAugmentConfig(noise_prob=1.0, speed_prob=0.0, noise_dir=str(folder))
+        return augment_waveform(clip, 16000, np.random.default_rng(0), config)
+
+    with pytest.raises(ConfigError, match="noise_dir '.*missing' is not a folder"):
+        noisy(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "readme.txt").write_text("no audio here")
+    with pytest.raises(ConfigError, match="holds no audio files"):
+        noisy(tmp_path / "empty")
+    _write(tmp_path / "silent" / "zeros.wav", np.zeros(800, dtype=np.float32))
+    with pytest.raises(ConfigError, match="zeros.wav is silent"):
+        noisy(tmp_path / "silent")
+    (tmp_path / "corrupt").mkdir()
+    (tmp_path / "corrupt" / "broken.wav").write_bytes(b"RIFF not really a wave file")
+    with pytest.raises(ConfigError, match="broken.wav cannot be used"):
+        noisy(tmp_path / "corrupt")
+    with pytest.raises(ConfigError, match="noise_dir must be a folder path"):
+        WaveformAugmentConfig(noise_dir="")
+
+
+def test_noise_dir_is_in_the_config_and_its_content_in_the_copy_key(tmp_path):
+    from fusion.augment import NoiseBank, perturbation_key
+
+    rng = np.random.default_rng(0)
+    _write(tmp_path / "a" / "n1.wav", rng.standard_normal(800).astype(np.float32) * 0.1)
+    _write(tmp_path / "b" / "n1.wav", rng.standard_normal(800).astype(np.float32) * 0.1)  # same name, other content
+    cfg = ExperimentConfig(dataset="synthetic", augment=AugmentConfig(copies=1, noise_dir=str(tmp_path / "a")))
+    (tmp_path / "config.toml").write_text(cfg.to_toml())
+    assert ExperimentConfig.from_toml(tmp_path / "config.toml").augment.noise_dir == str(tmp_path / "a")
+    assert "noise_dir" not in AugmentConfig(copies=1).to_dict()  # unset: white noise, nothing written
+    white = perturbation_key(AugmentConfig(copies=1).waveform)
+    assert "noise_files" not in white and "noise_dir" not in white  # keys of white-noise copies are as before
+    key_a, key_b = (perturbation_key(AugmentConfig(copies=1, noise_dir=str(tmp_path / d)).waveform) for d in "ab")
+    assert key_a["noise_files"] != key_b["noise_files"]
+    import shutil
+
+    shutil.copytree(tmp_path / "a", tmp_path / "moved")
+    assert NoiseBank(tmp_path / "moved").key() == key_a["noise_files"]  # content, not location, is hashed

@@ -47,3 +47,24 @@ def test_split_seed_option_is_recorded_in_the_model_config(fake_plugins, synthet
     import tomllib
 
     assert "split_seed" not in tomllib.loads((out2 / "config.toml").read_text())
+
+
+def test_noise_dir_augmentation_trains_and_a_bad_folder_is_one_error_line(fake_plugins, synthetic_corpus, tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    noise = tmp_path / "noise"
+    noise.mkdir()
+    sf.write(noise / "room.wav", np.random.default_rng(0).standard_normal(4000).astype(np.float32) * 0.1, 16000)
+    out = tmp_path / "model"
+    result = invoke("train", "--dataset", "synthetic", "--data-dir", synthetic_corpus, *FAKES, "--mode", "audio",
+                    "--epochs", "1", "--set", "augment.copies=1", "--set", f"augment.noise_dir={noise}", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert ExperimentConfig.from_toml(out).augment.noise_dir == str(noise)
+    assert json.loads((out / "metrics.json").read_text())["n_augmented"] > 0
+    result = invoke("ablate", "--dataset", "synthetic", "--data-dir", synthetic_corpus, *FAKES, "--modes", "audio",
+                    "--set", "augment.copies=1", "--set", f"augment.noise_dir={tmp_path / 'nowhere'}",
+                    "--out", tmp_path / "run")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "noise_dir" in errors[0] and "is not a folder" in errors[0], result.output
