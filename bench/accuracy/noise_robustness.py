@@ -12,8 +12,12 @@ Noise is mixed with ``torchaudio.functional.add_noise`` before ``featurize``; th
 are cached under their own keys (clip hash, noise, SNR, seed, encoder). The noise-augmented model adds
 ``--augment-copies`` copies of every training clip perturbed by
 ``fusion_acoustic.augment.augment_waveform`` (white noise at 0-20 dB SNR, speed 0.9/1.1 half the time);
-babble is never seen in training, so its column measures transfer. Featurizing noisy copies of a
-frozen encoder is the expensive part: ``--folds`` and ``--test-per-fold`` bound it.
+babble is never seen in training, so its column measures transfer. A third model (``--babble-augment``,
+on by default) adds, on top of those white-noise copies, one copy of every training clip mixed with babble
+through the library option ``augment.noise_dir``: per fold, ``--babble-files`` babble recordings (4 s,
+``--babble-talkers`` clips of the fold's *training* actors each) are written to a folder that serves as
+the noise bank (:class:`fusion.augment.NoiseBank`). Featurizing noisy copies of a frozen encoder is the
+expensive part: ``--folds`` and ``--test-per-fold`` bound it.
 
     python bench/accuracy/noise_robustness.py [--folds 0,1,2,3] [--test-per-fold 120] [--snrs 20,10,5,0]
 
@@ -42,6 +46,22 @@ def make_babble(wavs: list[np.ndarray], length: int) -> np.ndarray:
         w = w / (np.sqrt(np.mean(w ** 2)) + 1e-8)
         out += np.resize(w, length)
     return out
+
+
+def write_babble_bank(folder: Path, pool, nf: "NoisyFeatures", files: int, talkers: int, seed: int) -> Path:
+    """``files`` babble recordings (4 s, ``talkers`` clips of ``pool`` each, peak 0.9) as 24-bit WAVs in
+    ``folder`` -> folder. Deterministic in (pool, files, talkers, seed), so the bank's key is too."""
+    import soundfile as sf
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.wav"):
+        old.unlink()
+    rng = np.random.default_rng([seed, 7])
+    for i in range(files):
+        picks = sorted(int(k) for k in rng.choice(len(pool), talkers, replace=False))
+        babble = make_babble([nf.wav(pool[k]) for k in picks], 4 * SR)                  # [4 s]
+        sf.write(folder / f"babble-{i:03d}.wav", 0.9 * babble / np.abs(babble).max(), SR, subtype="PCM_24")
+    return folder
 
 
 def mix(wav: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
@@ -104,17 +124,25 @@ def noisy_items(nf: NoisyFeatures, utts, labels, test_idx, babble_pool, kind: st
 
 def write_markdown(results: dict, out: Path) -> None:
     aug = results["augmentation"]
+    babble = "babble-augmented" in results["ua"]
     folds = "all 4 folds" if len(results["folds"]) == len(FOLDS) else f"folds {results['folds']}"
     lines = [f"`{results['command']}`: UA (%) of the default audio model (seed 0) on {folds}, "
              f"{results['test_per_fold']} test clips per fold (seeded subset), clean and with additive noise "
              f"(babble: {results['babble_talkers']} talkers from the fold's training actors).", "",
-             "| test condition | trained clean | trained with noise augmentation |", "|---|---|---|"]
+             "| test condition | trained clean | trained with noise augmentation" + (
+                 " | trained with noise + babble augmentation |" if babble else " |"),
+             "|---|---|---|" + ("---|" if babble else "")]
     for name, ua in results["ua"]["clean-trained"].items():
-        lines.append(f"| {name} | {100 * ua:.1f} | {100 * results['ua']['noise-augmented'][name]:.1f} |")
+        lines.append(f"| {name} | {100 * ua:.1f} | {100 * results['ua']['noise-augmented'][name]:.1f} |"
+                     + (f" {100 * results['ua']['babble-augmented'][name]:.1f} |" if babble else ""))
     lines += ["", f"Augmentation: {aug['copies_per_training_clip']} extra copy of every training clip with white "
               f"noise at {aug['snr_db'][0]:g}-{aug['snr_db'][1]:g} dB SNR (and a {aug['speeds']} speed change "
-              f"with probability {aug['speed_prob']:g}), featurized before training; babble is never seen in "
-              "training."]
+              f"with probability {aug['speed_prob']:g}), featurized before training; the second model never hears babble in "
+              "training." + (f" The third model adds {aug['babble_copies_per_training_clip']} more copy of every training "
+                             f"clip mixed with babble at {aug['snr_db'][0]:g}-{aug['snr_db'][1]:g} dB (same speed "
+                             f"changes), drawn by `augment.noise_dir` from {aug['babble_files_per_fold']} babble "
+                             "recordings of the fold's training actors (not the test babble's clips' mixtures, "
+                             "but the same actors)." if babble else "")]
     (out / "noise_robustness.md").write_text("\n".join(lines) + "\n")
 
 
@@ -127,6 +155,10 @@ def main(argv=None) -> int:
     p.add_argument("--noises", default="white,babble")
     p.add_argument("--babble-talkers", type=int, default=6)
     p.add_argument("--augment-copies", type=int, default=1, help="noise-augmented copies per training clip")
+    p.add_argument("--babble-augment", action=argparse.BooleanOptionalAction, default=True,
+                   help="also train a model with white-noise + babble copies (augment.noise_dir)")
+    p.add_argument("--babble-files", type=int, default=100, help="babble recordings in each fold's noise bank")
+    p.add_argument("--work", default="/tmp/fusion-noise-bench", help="where the babble noise banks are written")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=None, help="override the default max epochs (smoke runs)")
     p.add_argument("--out", default=str(ROOT / "bench" / "results"))
@@ -146,6 +178,7 @@ def main(argv=None) -> int:
     from fusion.recipes import dataset_protocol
     from fusion.training.metrics import classification_metrics
     from fusion.training.trainer import predict_proba, seed_everything, train
+    from fusion.augment import perturbation_key
     from fusion_acoustic.augment import WaveformAugmentConfig, augment_waveform
 
     start = time.perf_counter()
@@ -164,6 +197,8 @@ def main(argv=None) -> int:
     snrs = [float(s) for s in args.snrs.split(",")]
     conditions = [("clean", None)] + [(k, s) for k in args.noises.split(",") for s in snrs]
     table: dict[str, dict[str, list[float]]] = {"clean-trained": {}, "noise-augmented": {}}
+    if args.babble_augment:
+        table["babble-augmented"] = {}
     per_fold = []
     for fi in (int(f) for f in args.folds.split(",")):
         fold = folds[fi]
@@ -181,8 +216,20 @@ def main(argv=None) -> int:
                 feats = nf.get(u, {"augment": "waveform", "config": repr(aug_cfg), "copy": copy, "seed": args.seed},
                                lambda: augment_waveform(nf.wav(u), SR, rng, aug_cfg))
                 augmented.append({"audio": feats, "text": None, "label": labels.index(u.label)})
-        print(f"fold {fi}: {len(augmented)} augmented training copies ({nf.cache.misses} featurized so far)",
-              file=sys.stderr)
+        babbled = []
+        if args.babble_augment:  # the library path: a noise bank of babble from this fold's training actors
+            bank = write_babble_bank(Path(args.work) / f"babble-fold{fi}", babble_pool, nf, args.babble_files,
+                                     args.babble_talkers, args.seed + fi)
+            babble_cfg = WaveformAugmentConfig(noise_prob=1.0, snr_db=(0.0, 20.0), speed_prob=0.5,
+                                               noise_dir=str(bank))
+            for n in fold.train:
+                u = utts[n]
+                rng = np.random.default_rng([args.seed, 1000, n])
+                feats = nf.get(u, {"augment": "waveform", "config": perturbation_key(babble_cfg), "copy": 0,
+                                   "seed": args.seed}, lambda: augment_waveform(nf.wav(u), SR, rng, babble_cfg))
+                babbled.append({"audio": feats, "text": None, "label": labels.index(u.label)})
+        print(f"fold {fi}: {len(augmented)} white-noise and {len(babbled)} babble training copies "
+              f"({nf.cache.misses} featurized so far)", file=sys.stderr)
         tests = {}
         for kind, snr in conditions:
             name = "clean" if kind == "clean" else f"{kind} {snr:g} dB"
@@ -191,7 +238,10 @@ def main(argv=None) -> int:
         print(f"fold {fi}: test conditions ready ({nf.cache.misses} featurized, {nf.cache.hits} cached)",
               file=sys.stderr)
         row = {"fold": fi, "n_test": len(test_idx), "models": {}}
-        for model_name, train_items in (("clean-trained", tr), ("noise-augmented", tr + augmented)):
+        models = [("clean-trained", tr), ("noise-augmented", tr + augmented)]
+        if args.babble_augment:
+            models.append(("babble-augmented", tr + augmented + babbled))
+        for model_name, train_items in models:
             seed_everything(args.seed)
             model = EmotionModel(cfg.model_config("audio", labels))
             result = train(model, train_items, va, cfg.train.__class__(**{**cfg.train.to_dict(), "seed": args.seed}))
@@ -211,7 +261,9 @@ def main(argv=None) -> int:
         "test_per_fold": args.test_per_fold or "all", "babble_talkers": args.babble_talkers,
         "augmentation": {"copies_per_training_clip": args.augment_copies, "noise_prob": aug_cfg.noise_prob,
                          "snr_db": list(aug_cfg.snr_db), "speed_prob": aug_cfg.speed_prob,
-                         "speeds": list(aug_cfg.speeds)},
+                         "speeds": list(aug_cfg.speeds),
+                         "babble_copies_per_training_clip": 1 if args.babble_augment else 0,
+                         "babble_files_per_fold": args.babble_files if args.babble_augment else 0},
         "config": cfg.to_dict(), "ua": {m: {n: float(np.mean(v)) for n, v in t.items()} for m, t in table.items()},
         "per_fold": per_fold, "featurized": nf.cache.misses, "from_cache": nf.cache.hits,
         "wall_time_s": round(time.perf_counter() - start, 1), "command": "python " + " ".join(sys.argv),

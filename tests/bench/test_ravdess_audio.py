@@ -23,11 +23,11 @@ def test_rows_not_rerun_are_kept_with_the_command_that_made_them():
     previous = {"seeds": [0, 1, 2], "command": "old command",
                 "encoders": {"mfcc-functionals+logreg": _row(0.4), "whisper-encoder": _row(0.69),
                              "cnn": _row(0.5, seeds=[0], command="cnn command")}}
-    args = argparse.Namespace(encoders="cnn,lstm", no_baseline=True)
+    args = argparse.Namespace(encoders="cnn,lstm", no_baseline=True, sets=[])
     kept = ra.kept_rows(previous, args)
     assert sorted(kept) == ["mfcc-functionals+logreg", "whisper-encoder"]
     assert kept["whisper-encoder"]["command"] == "old command" and kept["whisper-encoder"]["seeds"] == [0, 1, 2]
-    args = argparse.Namespace(encoders="whisper-encoder", no_baseline=False)
+    args = argparse.Namespace(encoders="whisper-encoder", no_baseline=False, sets=[])
     assert sorted(ra.kept_rows(previous, args)) == ["cnn"]
     assert ra.kept_rows(previous, args)["cnn"]["command"] == "cnn command"  # a row's own command wins
 
@@ -48,6 +48,29 @@ def test_markdown_shows_each_rows_budget(tmp_path):
 
 
 def test_rows_are_ordered_baseline_default_its_variants_then_the_rest():
-    names = ["lstm", "whisper-encoder:model=base", "cnn", "whisper-encoder", "mfcc-functionals+logreg"]
+    names = ["lstm", "whisper-encoder:model=base", "cnn", "whisper-encoder [train.refit=true]", "whisper-encoder",
+             "mfcc-functionals+logreg"]
     assert sorted(names, key=ra.row_order) == ["mfcc-functionals+logreg", "whisper-encoder",
-                                               "whisper-encoder:model=base", "cnn", "lstm"]
+                                               "whisper-encoder [train.refit=true]", "whisper-encoder:model=base",
+                                               "cnn", "lstm"]
+
+
+def test_set_options_name_their_own_row_and_leave_the_plain_row_alone():
+    assert ra.row_name("whisper-encoder", []) == "whisper-encoder"
+    assert ra.row_name("whisper-encoder", ["train.refit=true", "augment.copies=2"]) == (
+        "whisper-encoder [train.refit=true, augment.copies=2]")
+    previous = {"encoders": {"whisper-encoder": _row(0.72), "whisper-encoder [train.refit=true]": _row(0.7)}}
+    args = argparse.Namespace(encoders="whisper-encoder", no_baseline=True, sets=["train.refit=true"])
+    assert sorted(ra.kept_rows(previous, args)) == ["whisper-encoder"]  # only the refit row is recomputed
+
+
+def test_option_notes_are_rendered_under_their_rows(tmp_path):
+    name = "whisper-encoder [train.refit=true]"
+    results = {"seeds": [0], "command": "c", "encoders": {"whisper-encoder": _row(0.72, command="c"),
+                                                          name: _row(0.73, command="c", wall_time_s=None)}}
+    ra.write_markdown(results, tmp_path, "c")
+    md = (tmp_path / "ravdess_audio.md").read_text()
+    assert f"`{name}`: {ra.OPTION_NOTES[name]}." in md
+    assert "augment.copies=2]`:" not in md  # a note without its row is left out
+    row = next(line for line in md.splitlines() if line.startswith(f"| {name} |"))
+    assert row.endswith("| - |")  # unknown wall time shows as "-", not "None"
