@@ -420,9 +420,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 NOTES = [
-    "One seed (0) per run: with 1,109 dev utterances a difference below ~1.5 points is within noise. Seed "
-    "ensembles are not run: the trainer's seed also moves the validation carve, so members with other seeds "
-    "would have trained on the slice that chooses the ensemble.",
+    "One seed (0) per run, except `mpnet-top4-s1` (training seed 1): with 1,109 dev utterances a difference "
+    "below ~1.5 points is within noise. `mpnet-top4-s1` keeps seed 0's validation carve (`split_seed=0`, "
+    "`fusion train --seed 1 --split-seed 0`), so it never trained on the slice that chooses the ensemble "
+    "members; without that, a member with another seed would have.",
     "Loss: the plain (unweighted) loss suits weighted-F1, which rewards the majority class (neutral is 42% of "
     "train); class weights trade ~5 points of wF1 for ~6.5 points of UA (`frozen` vs `frozen-weights`).",
     "The validation slice is easier than dev (val wF1 is 3 to 6.5 points above dev wF1 on every row), so the goal "
