@@ -78,7 +78,12 @@ def test_markdown_headline_is_the_validation_choice_not_the_best_dev_row():
                "selection": {"clean": {"run": "ensemble-val", "dev_weighted_f1": 57.0}}}
     md = mt.markdown(results)
     assert "not reached" in md and "`ensemble-val`, dev wF1 **57.0**" in md
-    assert "Highest dev wF1 of any row: 58.0 (`top2`, dev-selected)" in md
+    assert "Highest dev wF1 of any row: 58.0 (`top2`, dev-selected;" in md
+    # the goal is judged on the validation choice, never on the best dev row
+    results["runs"][0]["dev_selected"]["dev"]["weighted_f1"] = 61.0
+    assert "Goal dev wF1 >= 60 (judged on the headline): not reached" in mt.markdown(results)
+    results["selection"]["clean"]["dev_weighted_f1"] = 60.2
+    assert "Goal dev wF1 >= 60 (judged on the headline): reached" in mt.markdown(results)
     rows = {line.split(" | ")[0].strip("| `"): line for line in md.splitlines() if line.startswith("| `")}
     assert rows["top2"].endswith("| 3/5; 6/6 | 200 |")
     assert "`fusion train X` ; `fusion evaluate Y`" in md
