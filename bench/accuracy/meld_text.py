@@ -117,6 +117,9 @@ RUNS = [
     Run("mpnet-top4-attn", "as mpnet-top4, attention pooling (the head's default), 3 epochs",
         {"finetune_layers": 4}, dict(epochs=3, lr=1e-4, balance="none", patience=3, select="weighted_f1"),
         protocols=("clean",), encoder="mpnet"),
+    Run("mpnet-top6", "as mpnet-top4 with the top 6 of 12 blocks fine-tuned, 3 epochs",
+        {"finetune_layers": 6}, dict(epochs=3, lr=1e-4, balance="none", patience=3, select="weighted_f1"),
+        head={"pool": "mean"}, protocols=("clean",), encoder="mpnet"),
     Run("mpnet-top4-s1", "as mpnet-top4, training seed 1 (same validation slice)",
         {"finetune_layers": 4}, dict(epochs=4, lr=1e-4, balance="none", patience=4, select="weighted_f1"),
         head={"pool": "mean"}, protocols=("clean",), encoder="mpnet", seed=1),
@@ -357,11 +360,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="where the model directories go")
     parser.add_argument("--only", help="comma-separated run names (default: all)")
     parser.add_argument("--protocols", default="clean,dev_selected", help="comma-separated subset")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (a long run may take 2)")
     args = parser.parse_args(argv)
 
     import torch
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     from fusion.cache import atomic_write_json, atomic_write_text
 
     data_dir = args.data_dir or shared_dir() / "data" / "meld"
