@@ -50,17 +50,21 @@ def _featurize_all(utterances: Sequence[Utterance], encoder, desc: str, cache: C
     bar = _progress(progress, len(utterances), desc)
     was_training = encoder.training
     encoder.eval()
+    loaded: dict[str, torch.Tensor] = {}  # key -> features: utterances with the same input share one tensor
     try:
         for u in utterances:
             try:
                 key, compute = key_and_compute(u)
-                feats = cache.get_tensor(key)
+                feats = loaded.get(key)
+                if feats is None:
+                    feats = cache.get_tensor(key)
                 if feats is None:
                     feats = compute()  # [T, ...]
                     cache.put_tensor(key, feats)
                     out.computed += 1
                 else:
                     out.cached += 1
+                loaded[key] = feats
                 out.features[u.id] = feats
             except FusionError as exc:
                 out.errors[u.id] = str(exc)

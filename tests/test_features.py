@@ -80,3 +80,13 @@ def test_same_seed_same_copies_in_a_fresh_cache(make_wav, tmp_path):
     b = augmented_acoustic_features(utts[::-1], CountingEncoder(), aug, Cache("features", root=tmp_path / "b"))
     assert b.computed == 2  # recomputed, not read
     assert all(np.array_equal(a.features[k].numpy(), b.features[k].numpy()) for k in a.features)
+
+
+def test_utterances_with_the_same_audio_share_one_features_tensor(make_wav):
+    """Duplicated audio (a clip listed twice, e.g. with two transcripts) is featurized and held once."""
+    path = make_wav("dup.wav", duration=0.6, freq=300.0, seed=5)
+    utts = [Utterance(id=f"d{i}", audio=path, label="happy", speaker="s") for i in range(3)]
+    enc = CountingEncoder()
+    fs = acoustic_features(utts, enc, Cache("features"))
+    assert enc.calls == 1 and fs.computed == 1 and fs.cached == 2
+    assert fs.features["d0"] is fs.features["d1"] is fs.features["d2"]
