@@ -18,6 +18,9 @@ so one 4-fold run cannot give a clip a fold-dependent text; the recipe option is
 where the fold is known before the transcripts are.) The deal: within an emotion, the MELD pool (sorted by id) is shuffled with a seeded RNG and
 dealt to the clips in (actor, clip) order, cycling when the pool is smaller than the clips (MELD dev
 has 22 disgust and 40 fear rows for 128 clips each), so uses of a text differ by at most one.
+``--train-texts K`` (recipe option ``train_texts``) deals every training/validation clip K consecutive
+MELD train texts and lists it K times (same audio): the text models see K times the ~620 texts of a
+fold; test clips keep their one dev text. Its tables go to ``paired_fusion_texts{K}.{json,md}``.
 
 Modes audio / text / fused with the defaults (whisper-encoder, minilm), the fused mode once per head
 (audio/text runs are shared). Per fold-run the test ids are checked to be exactly the dev-text clips.
@@ -67,11 +70,15 @@ DEMO_CACHE = "/tmp/democache"  # demo transcripts / features
 
 # ============================================================================ the paired recipe
 
-def deal_partners(clips: list[Utterance], pool: list[Utterance], split: str, seed: int) -> dict[str, Utterance]:
-    """clip id -> the MELD utterance of the mapped emotion dealt to it from ``pool`` (one MELD split).
+def deal_partners(clips: list[Utterance], pool: list[Utterance], split: str, seed: int,
+                  per_clip: int = 1) -> dict[str, list[Utterance]]:
+    """clip id -> the ``per_clip`` MELD utterances of the mapped emotion dealt to it from ``pool`` (one
+    MELD split).
 
     Per emotion: the pool sorted by id, shuffled by ``Random(f"{seed}:{split}:{label}")``, dealt to
-    the clips in (speaker, id) order and cycled when shorter than the clips.
+    the clips in (speaker, id) order, one text per clip per round, cycled when the pool runs out; a
+    clip's texts are distinct while the pool holds at least ``per_clip``. Round 0 is the whole deal of
+    ``per_clip=1`` (the n-th clip gets the n-th text), so more texts per clip only add texts.
     """
     by_label: dict[str, list[Utterance]] = defaultdict(list)
     for m in sorted(pool, key=lambda m: m.id):
@@ -84,18 +91,31 @@ def deal_partners(clips: list[Utterance], pool: list[Utterance], split: str, see
                                f"to pair with RAVDESS {label!r}")
         random.Random(f"{seed}:{split}:{label}").shuffle(candidates)
         group = sorted((c for c in clips if c.label == label), key=lambda c: (c.speaker, c.id))
-        for n, clip in enumerate(group):
-            partners[clip.id] = candidates[n % len(candidates)]
+        for n, clip in enumerate(group):  # round 0: the n-th clip gets the n-th text
+            partners[clip.id] = [candidates[n % len(candidates)]]
+        deck = len(group)  # later rounds deal on from the same cycled deck, skipping a clip's own texts
+        for _ in range(1, per_clip):
+            for clip in group:
+                own = {m.id for m in partners[clip.id]}
+                while len(own) < len(candidates) and candidates[deck % len(candidates)].id in own:
+                    deck += 1
+                partners[clip.id].append(candidates[deck % len(candidates)])
+                deck += 1
     return partners
 
 
-def prepare_paired(data_dir: Path, test_actors: tuple[str, ...] | list[str] | str = (), seed: int = 0) -> Corpus:
+def prepare_paired(data_dir: Path, test_actors: tuple[str, ...] | list[str] | str = (), seed: int = 0,
+                   train_texts: int = 1) -> Corpus:
     """RAVDESS clips (``data_dir/ravdess``) with MELD texts (``data_dir/meld``) as transcripts.
 
     ``test_actors``: actors whose clips get their MELD dev partner (test); all others get their MELD
     train partner. ``seed``: the pairing deal. ``extra["meld_split"]`` marks the text's MELD split.
+    ``train_texts``: MELD train partners per non-test clip: the clip is listed that many times, same
+    audio, one text each (ids ``CLIP``, ``CLIP+t1``, ...); test clips always have one (dev) text.
     """
     data_dir = Path(data_dir)
+    if isinstance(train_texts, bool) or not isinstance(train_texts, int) or train_texts < 1:
+        raise DatasetError(f"dataset {DATASET!r}: train_texts must be a whole number >= 1, got {train_texts!r}")
     for sub in ("ravdess", "meld"):
         if not (data_dir / sub).is_dir():
             raise DatasetError(f"dataset {DATASET!r}: {data_dir} needs a 'ravdess' and a 'meld' folder "
@@ -114,17 +134,18 @@ def prepare_paired(data_dir: Path, test_actors: tuple[str, ...] | list[str] | st
     if test - set(actors):
         raise DatasetError(f"dataset {DATASET!r}: unknown test actor(s) {sorted(test - set(actors))}; "
                            f"valid actors: {', '.join(actors)}")
-    partners = {split: deal_partners(clips, [m for m in meld if m.split == split], split, seed)
+    partners = {split: deal_partners(clips, [m for m in meld if m.split == split], split, seed,
+                                     per_clip=train_texts if split == "train" else 1)
                 for split in ("train", "dev")}
     utterances = []
     for clip in clips:
         split = "dev" if clip.speaker in test else "train"
-        partner = partners[split][clip.id]
-        utterances.append(Utterance(
-            id=clip.id, audio=clip.audio, label=clip.label, speaker=clip.speaker,
-            transcript=partner.transcript, duration=clip.duration,
-            extra={**clip.extra, "meld_split": split, "meld_id": partner.id, "meld_label": partner.label,
-                   "ravdess_sentence": clip.transcript}))
+        for k, partner in enumerate(partners[split][clip.id]):
+            utterances.append(Utterance(
+                id=clip.id if k == 0 else f"{clip.id}+t{k}", audio=clip.audio, label=clip.label,
+                speaker=clip.speaker, transcript=partner.transcript, duration=clip.duration,
+                extra={**clip.extra, "meld_split": split, "meld_id": partner.id, "meld_label": partner.label,
+                       "ravdess_sentence": clip.transcript}))
     return Corpus(utterances, skipped)
 
 
@@ -211,11 +232,13 @@ def product_runs(out: Path, unimodal_parts: list[tuple[Path, str, int, int]], la
 
 # ============================================================================ paired benchmark
 
-def paired_config(fold: tuple[str, ...], head: str, modes: tuple[str, ...], data_dir: Path, seed: int):
+def paired_config(fold: tuple[str, ...], head: str, modes: tuple[str, ...], data_dir: Path, seed: int,
+                  train_texts: int = 1):
     from fusion.experiment import ExperimentConfig
 
+    options = {"test_actors": list(fold), "seed": seed, **({"train_texts": train_texts} if train_texts > 1 else {})}
     return ExperimentConfig(dataset=DATASET, data_dir=str(data_dir), modes=modes, transcriber="gold", head=head,
-                            recipe_options={"test_actors": list(fold), "seed": seed}, test_groups=(fold,))
+                            recipe_options=options, test_groups=(fold,))
 
 
 def check_fold(run_dir: Path, cfg) -> dict:
@@ -234,16 +257,18 @@ def check_fold(run_dir: Path, cfg) -> dict:
             "test_texts_seen_verbatim_in_training_pairs": sum(u.transcript in train_texts for u in dev_utts)}
 
 
-def pairing_stats(data_dir: Path, seed: int) -> dict:
-    """How often each MELD utterance is used, per split (every clip's dev and train partner)."""
+def pairing_stats(data_dir: Path, seed: int, train_texts: int = 1) -> dict:
+    """How often each MELD utterance is used, per split (every clip's dev and train partners)."""
     stats = {}
     for split, test_actors in (("train", ()), ("dev", sorted({a for f in FOLDS for a in f}))):
-        utts = prepare_dataset(DATASET, data_dir, test_actors=test_actors, seed=seed)
+        utts = prepare_dataset(DATASET, data_dir, test_actors=test_actors, seed=seed,
+                               **({"train_texts": train_texts} if train_texts > 1 else {}))
         uses = Counter(u.extra["meld_id"] for u in utts)
         per_label = defaultdict(set)
         for u in utts:
             per_label[u.label].add(u.extra["meld_id"])
-        stats[split] = {"clips": len(utts), "distinct_meld_utterances": len(uses), "max_uses": max(uses.values()),
+        stats[split] = {"clips": len({u.audio for u in utts}), "pairs": len(utts),
+                        "distinct_meld_utterances": len(uses), "max_uses": max(uses.values()),
                         "distinct_per_label": {label: len(ids) for label, ids in sorted(per_label.items())}}
     return stats
 
@@ -259,7 +284,8 @@ def finished(run_dir: Path, cfg) -> bool:
     return path.is_file() and json.loads(path.read_text())["config"] == cfg.to_dict()
 
 
-def run_paired(work: Path, data_dir: Path, seed: int, log, heads: tuple[str, ...] = HEADS) -> dict:
+def run_paired(work: Path, data_dir: Path, seed: int, log, heads: tuple[str, ...] = HEADS,
+               train_texts: int = 1) -> dict:
     from fusion.ablation import run_ablation
 
     register()
@@ -268,7 +294,7 @@ def run_paired(work: Path, data_dir: Path, seed: int, log, heads: tuple[str, ...
     for head in heads:  # the default head (with the unimodal runs) first, on every fold
         for index, fold in enumerate(FOLDS):
             modes = ("audio", "text", "fused") if head == DEFAULT_HEAD else ("fused",)
-            cfg = paired_config(fold, head, modes, data_dir, seed)
+            cfg = paired_config(fold, head, modes, data_dir, seed, train_texts)
             run_dir = work / f"f{index}-{head}"
             log(f"== paired fold {index} ({','.join(fold)}) head {head} modes {','.join(modes)} -> {run_dir}")
             if not finished(run_dir, cfg):
@@ -280,8 +306,8 @@ def run_paired(work: Path, data_dir: Path, seed: int, log, heads: tuple[str, ...
     pooled = {head: pool_runs(work / f"pooled-{head}", parts[head] + parts["unimodal"]) for head in heads}
     pooled[REFERENCE] = product_runs(work / "pooled-product", parts["unimodal"], sorted(LABEL_MAP))
     table = head_table(pooled, sorted(LABEL_MAP), len(FOLDS))
-    table.update(folds=checks, pairing=pairing_stats(data_dir, seed), run_dirs=str(work),
-                 labels=sorted(LABEL_MAP), label_map=LABEL_MAP, seed=seed,
+    table.update(folds=checks, pairing=pairing_stats(data_dir, seed, train_texts), run_dirs=str(work),
+                 labels=sorted(LABEL_MAP), label_map=LABEL_MAP, seed=seed, train_texts=train_texts,
                  compute_minutes=compute_minutes(work / f"f{i}-{h}" for i in range(len(FOLDS)) for h in heads))
     return table
 
@@ -376,8 +402,15 @@ def paired_intro(t: dict, command: str) -> list[str]:
             "fold, recipe option `test_actors`). whisper-encoder + minilm (defaults), default training "
             f"config, seed {t['seed']}.",
             "",
+            *([f"**Training texts per clip: {t['train_texts']}.** Every training/validation clip is listed "
+               f"{t['train_texts']} times (same audio, {t['train_texts']} different MELD train texts): "
+               f"{t['train_texts']}x the text data and {t['train_texts']}x the steps per epoch for every mode; "
+               "test clips keep one MELD dev text each, as in the one-text run.", ""]
+              if t.get("train_texts", 1) > 1 else []),
             f"Pairing: {p['train']['distinct_meld_utterances']} distinct MELD train utterances for "
-            f"{p['train']['clips']} clips (max {p['train']['max_uses']} use each); "
+            + (f"{p['train']['pairs']} training pairs of " if p["train"].get("pairs", 0) > p["train"]["clips"] else "")
+            + f"{p['train']['clips']} clips (max {p['train']['max_uses']} use{'s' if p['train']['max_uses'] > 1 else ''}"
+            f"{' each' if p['train']['max_uses'] == 1 else ''}); "
             f"{p['dev']['distinct_meld_utterances']} distinct MELD dev utterances for {p['dev']['clips']} clips "
             f"(max {p['dev']['max_uses']} uses: dev has only {p['dev']['distinct_per_label']['disgust']} disgust "
             f"and {p['dev']['distinct_per_label']['fearful']} fear rows). Test texts whose exact string also "
@@ -398,6 +431,8 @@ def main(argv: list[str] | None = None) -> int:
                         / "data", help="folder holding ravdess/ and meld/ (default ../shared/data)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/fusion-bench-runs"), help="run directories")
     parser.add_argument("--seed", type=int, default=0, help="pairing seed")
+    parser.add_argument("--train-texts", type=int, default=1,
+                        help="MELD train texts per training clip (paired benchmark; >1 writes paired_fusion_texts{K})")
     parser.add_argument("--heads", default=",".join(HEADS),
                         help=f"comma-separated fusion heads (default: all; {DEFAULT_HEAD} is always run)")
     args = parser.parse_args(argv)
@@ -415,12 +450,17 @@ def main(argv: list[str] | None = None) -> int:
     command = "python bench/accuracy/paired_fusion.py" + " ".join([""] + [a for a in (argv or sys.argv[1:])])
     RESULTS.mkdir(parents=True, exist_ok=True)
     if not args.demo_only:
-        table = run_paired(args.work / "paired", args.data_dir, args.seed, log, heads)
+        k = args.train_texts
+        name = "paired" if k == 1 else f"paired-texts{k}"
+        table = run_paired(args.work / name, args.data_dir, args.seed, log, heads, train_texts=k)
         table.update(benchmark="pseudo-paired RAVDESS x MELD, 7 classes, 4 actor-group folds", command=command,
                      versions=versions(), target_points=100 * TARGET)
-        atomic_write_json(RESULTS / "paired_fusion.json", table)
-        md = markdown("Fusion on real signals: pseudo-paired RAVDESS x MELD", paired_intro(table, command), table)
-        atomic_write_text(RESULTS / "paired_fusion.md", md)
+        stem = name.replace("-", "_").replace("paired", "paired_fusion")
+        atomic_write_json(RESULTS / f"{stem}.json", table)
+        title = "Fusion on real signals: pseudo-paired RAVDESS x MELD" + (f", {k} training texts per clip" if k > 1
+                                                                          else "")
+        md = markdown(title, paired_intro(table, command), table)
+        atomic_write_text(RESULTS / f"{stem}.md", md)
         print(md)
     if not args.paired_only:
         table = run_demo(args.work / "demo", log, heads)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
@@ -25,15 +25,31 @@ def test_deal_maps_labels_is_seeded_and_cycles_evenly():
     clips = [utt(f"{label}-{a}-{n}", label, speaker=a) for a in ("01", "02") for n in range(5)
              for label in ("happy", "angry")]
     pool = [utt(f"joy{n}", "joy") for n in range(3)] + [utt(f"anger{n}", "anger") for n in range(20)]
-    dealt = pf.deal_partners(clips, pool, "dev", seed=0)
+    dealt = {i: texts[0] for i, texts in pf.deal_partners(clips, pool, "dev", seed=0).items()}
     assert set(dealt) == {c.id for c in clips}
     assert all(pf.LABEL_MAP[c.label] == dealt[c.id].label for c in clips)
     joy_uses = Counter(dealt[c.id].id for c in clips if c.label == "happy")
     assert len(joy_uses) == 3 and max(joy_uses.values()) - min(joy_uses.values()) <= 1  # 10 clips, 3 texts
     anger = [dealt[c.id].id for c in clips if c.label == "angry"]
     assert len(set(anger)) == len(anger)  # pool large enough: no reuse
-    assert dealt == pf.deal_partners(list(reversed(clips)), list(reversed(pool)), "dev", seed=0)
-    assert dealt != pf.deal_partners(clips, pool, "dev", seed=1)
+    assert pf.deal_partners(clips, pool, "dev", seed=0) == pf.deal_partners(
+        list(reversed(clips)), list(reversed(pool)), "dev", seed=0)
+    assert pf.deal_partners(clips, pool, "dev", seed=0) != pf.deal_partners(clips, pool, "dev", seed=1)
+
+
+def test_deal_several_texts_per_clip_keeps_the_first_and_spreads_the_rest():
+    clips = [utt(f"angry-{a}-{n}", "angry", speaker=a) for a in ("01", "02") for n in range(5)]
+    pool = [utt(f"anger{n}", "anger") for n in range(25)]
+    one = pf.deal_partners(clips, pool, "train", seed=0)
+    two = pf.deal_partners(clips, pool, "train", seed=0, per_clip=2)
+    assert all(len(texts) == 2 and len({t.id for t in texts}) == 2 for texts in two.values())
+    uses = Counter(t.id for texts in two.values() for t in texts)
+    assert len(uses) == 20 and max(uses.values()) == 1  # 10 clips x 2 texts from a pool of 25: no reuse
+    three = pf.deal_partners(clips, pool, "train", seed=0, per_clip=3)  # 30 > 25: cycles, evenly
+    uses = Counter(t.id for texts in three.values() for t in texts)
+    assert len(uses) == 25 and max(uses.values()) - min(uses.values()) <= 1
+    assert all(len({t.id for t in texts}) == 3 for texts in three.values())
+    assert all(two[c][0] == one[c][0] == three[c][0] for c in one)  # more texts only add texts
 
 
 def test_deal_needs_a_partner_of_every_emotion():
@@ -72,6 +88,27 @@ def test_recipe_gives_test_actors_dev_texts_and_others_train_texts(corpus_dir):
     assert all(other[u.id].transcript == u.transcript for u in utts if u.speaker == "01")
     train_texts = {u.transcript for u in utts if u.speaker != "02"}
     assert not train_texts & {u.transcript for u in utts if u.speaker == "02"}
+
+
+def test_recipe_train_texts_lists_training_clips_once_per_text(corpus_dir):
+    one = {u.id: u for u in pf.prepare_paired(corpus_dir, test_actors=["02"], seed=0)}
+    utts = pf.prepare_paired(corpus_dir, test_actors=["02"], seed=0, train_texts=3)
+    test = [u for u in utts if u.speaker == "02"]
+    assert [u.id for u in test] == [i for i, u in one.items() if u.speaker == "02"]  # test clips: one dev text
+    assert all(u.transcript == one[u.id].transcript for u in test)
+    train = [u for u in utts if u.speaker != "02"]
+    assert len(train) == 3 * 12 and len({u.id for u in utts}) == len(utts)
+    by_clip = defaultdict(list)
+    for u in train:
+        by_clip[u.audio].append(u)
+        assert u.extra["meld_split"] == "train" and u.transcript.startswith(f"train {pf.LABEL_MAP[u.label]} ")
+    for copies in by_clip.values():
+        assert len(copies) == 3 and len({u.transcript for u in copies}) == 3 and len({u.label for u in copies}) == 1
+        assert copies[0].id in one and copies[0].transcript == one[copies[0].id].transcript
+        assert [u.id for u in copies[1:]] == [f"{copies[0].id}+t1", f"{copies[0].id}+t2"]
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(DatasetError, match="train_texts must be a whole number >= 1"):
+            pf.prepare_paired(corpus_dir, test_actors=["02"], train_texts=bad)
 
 
 def test_recipe_registered_in_process_and_validates_actors(corpus_dir):
