@@ -127,3 +127,16 @@ def test_recipe_registered_in_process_and_validates_actors(corpus_dir):
             prepare_dataset(pf.DATASET, corpus_dir / "ravdess")
     finally:
         unregister_plugin(pf.DATASET)
+
+
+def test_several_texts_report_compares_with_the_best_unimodal_model_of_either_run():
+    def table(audio, text, fused, k):
+        row = lambda ua: {"ua": {"mean": ua}}  # noqa: E731
+        return {"unimodal": {"audio": row(audio), "text": row(text)}, "heads": {pf.DEFAULT_HEAD: row(fused)},
+                "train_texts": k}
+
+    lines = pf.one_text_comparison(table(0.718, 0.379, 0.790, 3), table(0.730, 0.348, 0.758, 1))
+    assert "audio-only 73.0 -> 71.8, text-only 34.8 -> 37.9" in lines[0]
+    assert "(audio, one text, 73.0): +6.0 points" in lines[0]  # the one-text audio model is the stronger one
+    lines = pf.one_text_comparison(table(0.74, 0.379, 0.790, 3), table(0.730, 0.348, 0.758, 1))
+    assert "(audio, 3 texts, 74.0): +5.0 points" in lines[0]
