@@ -233,13 +233,23 @@ def product_runs(out: Path, unimodal_parts: list[tuple[Path, str, int, int]], la
 
 # ============================================================================ paired benchmark
 
+def recipe_options(test_actors, seed: int, train_texts: int = 1) -> dict:
+    """The recipe's options; ``train_texts`` only when > 1, so a one-text run's config is what it always was."""
+    return {"test_actors": list(test_actors), "seed": seed, **({"train_texts": train_texts} if train_texts > 1 else {})}
+
+
+def paired_title(train_texts: int, seed: int) -> str:
+    return ("Fusion on real signals: pseudo-paired RAVDESS x MELD"
+            + (f", {train_texts} training texts per clip" if train_texts > 1 else "")
+            + (f", pairing seed {seed}" if seed else ""))
+
+
 def paired_config(fold: tuple[str, ...], head: str, modes: tuple[str, ...], data_dir: Path, seed: int,
                   train_texts: int = 1):
     from fusion.experiment import ExperimentConfig
 
-    options = {"test_actors": list(fold), "seed": seed, **({"train_texts": train_texts} if train_texts > 1 else {})}
     return ExperimentConfig(dataset=DATASET, data_dir=str(data_dir), modes=modes, transcriber="gold", head=head,
-                            recipe_options=options, test_groups=(fold,))
+                            recipe_options=recipe_options(fold, seed, train_texts), test_groups=(fold,))
 
 
 def check_fold(run_dir: Path, cfg) -> dict:
@@ -262,8 +272,7 @@ def pairing_stats(data_dir: Path, seed: int, train_texts: int = 1) -> dict:
     """How often each MELD utterance is used, per split (every clip's dev and train partners)."""
     stats = {}
     for split, test_actors in (("train", ()), ("dev", sorted({a for f in FOLDS for a in f}))):
-        utts = prepare_dataset(DATASET, data_dir, test_actors=test_actors, seed=seed,
-                               **({"train_texts": train_texts} if train_texts > 1 else {}))
+        utts = prepare_dataset(DATASET, data_dir, **recipe_options(test_actors, seed, train_texts))
         uses = Counter(u.extra["meld_id"] for u in utts)
         per_label = defaultdict(set)
         for u in utts:
@@ -474,12 +483,10 @@ def main(argv: list[str] | None = None) -> int:
                      versions=versions(), target_points=100 * TARGET)
         stem = name.replace("-", "_").replace("paired", "paired_fusion")
         atomic_write_json(RESULTS / f"{stem}.json", table)
-        title = ("Fusion on real signals: pseudo-paired RAVDESS x MELD" + (f", {k} training texts per clip" if k > 1
-                                                                           else "")
-                 + (f", pairing seed {args.seed}" if args.seed else ""))
         one_path = RESULTS / "paired_fusion.json"  # the one-text run, when it used the same pairing seed
         one = json.loads(one_path.read_text()) if k > 1 and one_path.exists() else None
-        md = markdown(title, paired_intro(table, command, one if one and one.get("seed") == args.seed else None), table)
+        md = markdown(paired_title(k, args.seed), paired_intro(table, command, one if one and one.get("seed") == args.seed
+                                                                else None), table)
         atomic_write_text(RESULTS / f"{stem}.md", md)
         print(md)
     if not args.paired_only:
