@@ -21,6 +21,8 @@ SECTIONS = [
     ("paired_fusion.md", "Real signals: RAVDESS audio paired with MELD text", "python bench/accuracy/paired_fusion.py --paired-only"),
     ("paired_fusion_texts3.md", "Real signals, 3 MELD training texts per clip",
      "python bench/accuracy/paired_fusion.py --paired-only --train-texts 3"),
+    ("paired_fusion_seed1.md", "Real signals, another deal of the texts",
+     "python bench/accuracy/paired_fusion.py --paired-only --seed 1 --heads cross-attention"),
     ("paired_fusion_texts3_seed1.md", "Real signals, 3 MELD training texts per clip, another deal of the texts",
      "python bench/accuracy/paired_fusion.py --paired-only --train-texts 3 --seed 1 --heads cross-attention"),
     ("ravdess_audio.md", "RAVDESS audio-only, 8 classes, 4 speaker folds", "python bench/accuracy/ravdess_audio.py"),

@@ -238,6 +238,11 @@ def recipe_options(test_actors, seed: int, train_texts: int = 1) -> dict:
     return {"test_actors": list(test_actors), "seed": seed, **({"train_texts": train_texts} if train_texts > 1 else {})}
 
 
+def results_stem(train_texts: int, seed: int) -> str:
+    """bench/results file stem: paired_fusion[_texts{K}][_seed{N}]."""
+    return "paired_fusion" + (f"_texts{train_texts}" if train_texts > 1 else "") + (f"_seed{seed}" if seed else "")
+
+
 def paired_title(train_texts: int, seed: int) -> str:
     return ("Fusion on real signals: pseudo-paired RAVDESS x MELD"
             + (f", {train_texts} training texts per clip" if train_texts > 1 else "")
@@ -408,7 +413,8 @@ def one_text_comparison(t: dict, one: dict) -> list[str]:
     rows = [("audio-only", "audio"), ("text-only", "text"), (f"{DEFAULT_HEAD} (default head)", DEFAULT_HEAD)]
     best = max((ua(table, m), m, name) for table, name in ((one, "one text"), (t, f"{t['train_texts']} texts"))
                for m in ("audio", "text"))
-    return ["Against the one-text run (`paired_fusion.md`: same folds, pairing seed and training defaults), fold-mean "
+    return [f"Against the one-text run (`{results_stem(1, one['seed'])}.md`: same folds, pairing seed and training "
+            "defaults), fold-mean "
             "UA: " + ", ".join(f"{label} {ua(one, m):.1f} -> {ua(t, m):.1f}" for label, m in rows)
             + f". The default head minus the best unimodal model of either run ({best[1]}, {best[2]}, {best[0]:.1f}): "
             f"{ua(t, DEFAULT_HEAD) - best[0]:+.1f} points.", ""]
@@ -477,16 +483,15 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     if not args.demo_only:
         k = args.train_texts
-        name = "paired" + (f"-texts{k}" if k > 1 else "") + (f"-seed{args.seed}" if args.seed else "")
-        table = run_paired(args.work / name, args.data_dir, args.seed, log, heads, train_texts=k)
+        stem = results_stem(k, args.seed)
+        table = run_paired(args.work / stem.replace("_fusion", "").replace("_", "-"), args.data_dir, args.seed, log,
+                           heads, train_texts=k)
         table.update(benchmark="pseudo-paired RAVDESS x MELD, 7 classes, 4 actor-group folds", command=command,
                      versions=versions(), target_points=100 * TARGET)
-        stem = name.replace("-", "_").replace("paired", "paired_fusion")
         atomic_write_json(RESULTS / f"{stem}.json", table)
-        one_path = RESULTS / "paired_fusion.json"  # the one-text run, when it used the same pairing seed
-        one = json.loads(one_path.read_text()) if k > 1 and one_path.exists() else None
-        md = markdown(paired_title(k, args.seed), paired_intro(table, command, one if one and one.get("seed") == args.seed
-                                                                else None), table)
+        one_path = RESULTS / f"{results_stem(1, args.seed)}.json"
+        one = json.loads(one_path.read_text()) if k > 1 and one_path.exists() else None  # one text, same deal
+        md = markdown(paired_title(k, args.seed), paired_intro(table, command, one), table)
         atomic_write_text(RESULTS / f"{stem}.md", md)
         print(md)
     if not args.paired_only:

@@ -133,10 +133,19 @@ def test_several_texts_report_compares_with_the_best_unimodal_model_of_either_ru
     def table(audio, text, fused, k):
         row = lambda ua: {"ua": {"mean": ua}}  # noqa: E731
         return {"unimodal": {"audio": row(audio), "text": row(text)}, "heads": {pf.DEFAULT_HEAD: row(fused)},
-                "train_texts": k}
+                "train_texts": k, "seed": seed}
 
+    seed = 0
     lines = pf.one_text_comparison(table(0.718, 0.379, 0.790, 3), table(0.730, 0.348, 0.758, 1))
     assert "audio-only 73.0 -> 71.8, text-only 34.8 -> 37.9" in lines[0]
     assert "(audio, one text, 73.0): +6.0 points" in lines[0]  # the one-text audio model is the stronger one
     lines = pf.one_text_comparison(table(0.74, 0.379, 0.790, 3), table(0.730, 0.348, 0.758, 1))
     assert "(audio, 3 texts, 74.0): +5.0 points" in lines[0]
+    assert "(`paired_fusion.md`" in lines[0]
+    seed = 1
+    assert "(`paired_fusion_seed1.md`" in pf.one_text_comparison(table(0.74, 0.3, 0.8, 3), table(0.7, 0.3, 0.7, 1))[0]
+
+
+def test_results_stems_name_texts_and_seed():
+    assert [pf.results_stem(k, s) for k, s in ((1, 0), (3, 0), (1, 1), (3, 2))] == [
+        "paired_fusion", "paired_fusion_texts3", "paired_fusion_seed1", "paired_fusion_texts3_seed2"]
