@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from fusion.ablation import load_corpus, run_ablation
+    from fusion.cache import atomic_write_json, atomic_write_text
     from fusion.errors import FusionError
     from fusion.experiment import ExperimentConfig
     from fusion.training.trainer import TrainConfig
@@ -129,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = f"unseen_{args.dataset.replace('-', '_')}"
-    (out / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
-    (out / f"{stem}.md").write_text(markdown(results))
+    atomic_write_json(out / f"{stem}.json", results)
+    atomic_write_text(out / f"{stem}.md", markdown(results))
     print(markdown(results))
     return 0
 
