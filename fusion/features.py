@@ -141,7 +141,7 @@ def augmented_acoustic_features(utterances: Sequence[Utterance], encoder: Acoust
     entries of ``copies=1``."""
     ident = encoder.featurize_key()
     perturbation = augment.waveform
-    perturbation_key(perturbation)  # a bad noise_dir fails here, before any clip is featurized
+    described = perturbation_key(perturbation)  # once for all copies; a bad noise_dir fails here, before any clip
     sr = encoder.sample_rate
     jobs = [_Copy((u.id, c), u.audio, u, c) for u in utterances for c in range(augment.copies)]
     clip: dict[str, tuple[str, np.ndarray | None]] = {}  # the current clip (jobs are clip-major): id -> (hash, wav)
@@ -168,7 +168,7 @@ def augmented_acoustic_features(utterances: Sequence[Utterance], encoder: Acoust
                 return encoder.featurize(torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32)))  # [T, ...]
 
         what = {"id": u.id, "copy": job.copy, "seed": augment.seed, "sample_rate": sr,
-                "perturbation": perturbation_key(perturbation)}
+                "perturbation": described}
         return make_key("augmented-acoustic", clip[u.id][0], what, ident), compute
 
     return _featurize_all(jobs, encoder, f"augmented copies ({encoder.name})", cache, progress, key_and_compute)

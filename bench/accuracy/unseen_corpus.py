@@ -23,18 +23,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 ROOT = Path(__file__).resolve().parents[2]
 METRICS = ("ua", "wa", "macro_f1", "weighted_f1")
-
-
-def summary(per_fold: list[dict]) -> dict:
-    """Per-fold metric dicts -> {metric: {mean, std, per_fold}}."""
-    return {k: {"mean": float(np.mean([m[k] for m in per_fold])), "std": float(np.std([m[k] for m in per_fold])),
-                "per_fold": [float(m[k]) for m in per_fold]} for k in METRICS}
 
 
 def fold_speakers(run_dir: Path) -> list[list[str]]:
