@@ -26,7 +26,7 @@ from torch import Tensor, nn
 
 import fusion
 from fusion import plugins
-from fusion.ablation import run_ablation
+from fusion.runners import run_ablation
 from fusion.components import AcousticEncoder, Encoded, lengths_to_mask, masked_mean
 from fusion.errors import ConfigError, PluginError
 from fusion.experiment import ExperimentConfig

@@ -21,7 +21,7 @@ from pathlib import Path
 import fusion
 from fusion.experiment import (DEFAULT_ACOUSTIC_ENCODER, DEFAULT_HEAD, DEFAULT_TEXT_ENCODER,
                                DEFAULT_TRANSCRIBER, ExperimentConfig)
-from fusion.training.pipeline import evaluate_model_dir, train_model_dir
+from fusion.runners import evaluate_model_dir, train_model_dir
 from fusion.training.trainer import TrainConfig
 
 

@@ -21,7 +21,7 @@ from .augment import AugmentConfig
 from .cache import Cache
 from .data import Utterance
 from .errors import ConfigError, DatasetError
-from .model import MODES, ModelConfig
+from .model import MODES, ModelConfig, build_component, mode_uses
 from .training.trainer import TrainConfig
 
 # Defaults: chosen by the benchmarks in bench/ (see README "Results").
@@ -29,13 +29,21 @@ DEFAULT_ACOUSTIC_ENCODER = "whisper-encoder"
 DEFAULT_TEXT_ENCODER = "minilm"
 DEFAULT_TRANSCRIBER = "faster-whisper"
 DEFAULT_HEAD = "cross-attention"
+# linear probes on the frozen features (fusion.runners.probe): mode -> the modality whose features they read
+PROBE_MODES = {"probe": "audio", "text-probe": "text"}
+RUN_MODES = (*MODES, *PROBE_MODES)  # what `modes` may list
+
+
+def uses_modality(mode: str, modality: str) -> bool:
+    """Whether a run of ``mode`` (a model mode or a probe) reads ``modality``'s features."""
+    return PROBE_MODES.get(mode) == modality or mode_uses(mode, modality)
 
 
 @dataclass(frozen=True)
 class ExperimentConfig:
     dataset: str                                       # registered dataset recipe
     data_dir: str | None = None                        # corpus folder (None: the recipe's bundled default)
-    modes: tuple[str, ...] = MODES                     # which of audio / text / fused to run
+    modes: tuple[str, ...] = MODES                     # which of audio / text / fused (/ probe / text-probe) to run
     acoustic_encoder: str = DEFAULT_ACOUSTIC_ENCODER   # acoustic encoder name
     acoustic_config: dict = field(default_factory=dict)
     text_encoder: str = DEFAULT_TEXT_ENCODER           # text encoder name
@@ -63,28 +71,30 @@ class ExperimentConfig:
         if self.split_seed is not None and (isinstance(self.split_seed, bool) or not isinstance(self.split_seed, int)):
             raise ConfigError(f"config: split_seed must be an integer (or unset: the training seed), "
                               f"got {self.split_seed!r}")
-        bad = [m for m in self.modes if m not in MODES]
+        bad = [m for m in self.modes if m not in RUN_MODES]
         if bad or not self.modes:
-            raise ConfigError(f"unknown mode(s) {bad or '(none)'}; valid choices: {', '.join(MODES)}")
+            raise ConfigError(f"unknown mode(s) {bad or '(none)'}; valid choices: {', '.join(RUN_MODES)}")
 
     @property
     def needs_audio(self) -> bool:
-        return any(m in ("audio", "fused") for m in self.modes)
+        return any(uses_modality(m, "audio") for m in self.modes)
 
     @property
     def needs_text(self) -> bool:
-        return any(m in ("text", "fused") for m in self.modes)
+        return any(uses_modality(m, "text") for m in self.modes)
 
     def model_config(self, mode: str, labels: Sequence[str]) -> ModelConfig:
-        fused = mode == "fused"
+        if mode not in MODES:
+            raise ConfigError(f"mode {mode!r} trains no model; valid choices: {', '.join(MODES)}")
+        fused, audio, text = mode == "fused", mode_uses(mode, "audio"), mode_uses(mode, "text")
         return ModelConfig(
             mode=mode, labels=tuple(labels),
-            acoustic_encoder=self.acoustic_encoder if mode in ("audio", "fused") else None,
-            acoustic_config=dict(self.acoustic_config) if mode in ("audio", "fused") else {},
-            text_encoder=self.text_encoder if mode in ("text", "fused") else None,
-            text_config=dict(self.text_config) if mode in ("text", "fused") else {},
-            transcriber=self.transcriber if mode in ("text", "fused") else None,
-            transcriber_config=dict(self.transcriber_config) if mode in ("text", "fused") else {},
+            acoustic_encoder=self.acoustic_encoder if audio else None,
+            acoustic_config=dict(self.acoustic_config) if audio else {},
+            text_encoder=self.text_encoder if text else None,
+            text_config=dict(self.text_config) if text else {},
+            transcriber=self.transcriber if text else None,
+            transcriber_config=dict(self.transcriber_config) if text else {},
             head=self.head if fused else "unimodal",
             head_config=dict(self.head_config if fused else self.unimodal_config),
         )
@@ -162,8 +172,8 @@ class Inputs:
         for n in indices:
             u = self.utterances[n]
             out.append({
-                "audio": self.audio[u.id] if mode in ("audio", "fused") else None,
-                "text": self.text[u.id] if mode in ("text", "fused") else None,
+                "audio": self.audio[u.id] if mode_uses(mode, "audio") else None,
+                "text": self.text[u.id] if mode_uses(mode, "text") else None,
                 "label": label_index[u.label],
             })
         return out
@@ -175,22 +185,16 @@ class Inputs:
         own transcript features, and ``copy_of`` = the clip's id. For training items only: pass
         training indices (validation and test items come from :meth:`items`)."""
         out = self.items(indices, mode)
-        if mode not in ("audio", "fused"):
+        if not mode_uses(mode, "audio"):
             return out
         label_index = {l: i for i, l in enumerate(self.labels)}
         for copies in self.augmented:
             for n in indices:
                 u = self.utterances[n]
                 if u.id in copies:  # a copy whose featurize failed is left out (counted in stats)
-                    out.append({"audio": copies[u.id], "text": self.text[u.id] if mode == "fused" else None,
+                    out.append({"audio": copies[u.id], "text": self.text[u.id] if mode_uses(mode, "text") else None,
                                 "label": label_index[u.label], "copy_of": u.id})
         return out
-
-
-def build(kind: str, name: str, config: dict):
-    from .plugins import get_component
-
-    return get_component(kind, name).build(config)
 
 
 def prepare_inputs(cfg: ExperimentConfig, utterances: Sequence[Utterance], labels: Sequence[str] | None = None,
@@ -209,7 +213,7 @@ def prepare_inputs(cfg: ExperimentConfig, utterances: Sequence[Utterance], label
     # files the recipe could not parse (fusion.recipes.Corpus.skipped), keyed by path: reported too
     inputs.excluded.update(getattr(utterances, "skipped", ()))
     if cfg.needs_audio:
-        encoder = build("acoustic_encoder", cfg.acoustic_encoder, cfg.acoustic_config)
+        encoder = build_component("acoustic_encoder", cfg.acoustic_encoder, cfg.acoustic_config)
         fs = compute_sharded(lambda us: acoustic_features(us, encoder, Cache("features"), progress), utts,
                              key=lambda u: str(u.audio))
         inputs.audio, inputs.stats["audio"] = fs.features, {"cached": fs.cached, "computed": fs.computed}
@@ -218,7 +222,7 @@ def prepare_inputs(cfg: ExperimentConfig, utterances: Sequence[Utterance], label
             f"{len(fs.errors)} failed")
         del encoder
     if cfg.needs_text:
-        transcriber = build("transcriber", cfg.transcriber, cfg.transcriber_config)
+        transcriber = build_component("transcriber", cfg.transcriber, cfg.transcriber_config)
         todo = [u for u in utts if u.id not in inputs.excluded]
 
         def transcribe(some: list[Utterance]):
@@ -233,7 +237,7 @@ def prepare_inputs(cfg: ExperimentConfig, utterances: Sequence[Utterance], label
         log(f"transcripts ({cfg.transcriber}): {tr.computed} transcribed, {tr.cached} from cache, "
             f"{len(tr.errors)} failed")
         del transcriber
-        encoder = build("text_encoder", cfg.text_encoder, cfg.text_config)
+        encoder = build_component("text_encoder", cfg.text_encoder, cfg.text_config)
         fs = compute_sharded(lambda us: text_features(us, tr.transcripts, encoder, Cache("features"), progress),
                              [u for u in utts if u.id in tr.transcripts], key=lambda u: tr.transcripts[u.id])
         inputs.text, inputs.stats["text"] = fs.features, {"cached": fs.cached, "computed": fs.computed}
@@ -259,7 +263,7 @@ def augment_inputs(cfg: ExperimentConfig, inputs: Inputs, indices: Sequence[int]
     aug = cfg.augment
     if aug.copies == 0 or not cfg.needs_audio:
         return
-    encoder = build("acoustic_encoder", cfg.acoustic_encoder, cfg.acoustic_config)
+    encoder = build_component("acoustic_encoder", cfg.acoustic_encoder, cfg.acoustic_config)
     if not isinstance(encoder, AcousticEncoder) or type(encoder).featurize is AcousticEncoder.featurize:
         raise ConfigError(f"augment.copies={aug.copies}: acoustic encoder {cfg.acoustic_encoder!r} has no waveform "
                           "featurize to perturb; use augment.copies=0 or an encoder that featurizes audio")

@@ -21,6 +21,11 @@ MODES = ("audio", "text", "fused")
 CHECKPOINT_FORMAT = 1
 
 
+def mode_uses(mode: str, modality: str) -> bool:
+    """Whether a model of ``mode`` reads ``modality`` ("audio" | "text"): its own, or both when fused."""
+    return mode == modality or mode == "fused"
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     mode: str                                   # "audio" | "text" | "fused"
@@ -37,20 +42,20 @@ class ModelConfig:
     def __post_init__(self):
         if self.mode not in MODES:
             raise ConfigError(f"unknown mode {self.mode!r}; valid choices: {', '.join(MODES)}")
-        if self.mode in ("audio", "fused") and not self.acoustic_encoder:
+        if self.uses_audio and not self.acoustic_encoder:
             raise ConfigError(f"mode {self.mode!r} needs an acoustic encoder")
-        if self.mode in ("text", "fused") and not self.text_encoder:
+        if self.uses_text and not self.text_encoder:
             raise ConfigError(f"mode {self.mode!r} needs a text encoder")
         if len(self.labels) < 2:
             raise ConfigError(f"need at least 2 labels, got {list(self.labels)}")
 
     @property
     def uses_audio(self) -> bool:
-        return self.mode in ("audio", "fused")
+        return mode_uses(self.mode, "audio")
 
     @property
     def uses_text(self) -> bool:
-        return self.mode in ("text", "fused")
+        return mode_uses(self.mode, "text")
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)

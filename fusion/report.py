@@ -6,7 +6,8 @@ from pathlib import Path
 
 from .cache import atomic_write_text
 
-MODE_NAMES = {"audio": "audio-only", "text": "text-only", "fused": "fused"}
+MODE_NAMES = {"audio": "audio-only", "text": "text-only", "fused": "fused", "probe": "linear probe (audio)",
+              "text-probe": "linear probe (text)"}
 
 
 def _pct(x: float) -> str:
@@ -127,9 +128,12 @@ def write_plots(results: dict, out: Path) -> list[Path]:
         ax.set_title(f"{MODE_NAMES.get(mode, mode)} (UA {_pct(m['ua']['mean'])}%)", fontsize=9)
         fig.tight_layout()
         paths.append(_save(fig, plot_dir / f"confusion_{mode}.png"))
-    # training curves (validation UA per epoch)
-    fig, axes = plt.subplots(1, len(modes), figsize=(3.2 * len(modes), 2.8), squeeze=False)
-    for ax, (mode, m) in zip(axes[0], modes.items()):
+    # training curves (validation UA per epoch) of the trained modes (a probe has no epochs)
+    trained = {mode: m for mode, m in modes.items() if all("train_loss" in r for c in m["curves"] for r in c["curve"])}
+    if not trained:
+        return paths
+    fig, axes = plt.subplots(1, len(trained), figsize=(3.2 * len(trained), 2.8), squeeze=False)
+    for ax, (mode, m) in zip(axes[0], trained.items()):
         for run in m["curves"]:
             ua = [r.get("val_ua") for r in run["curve"]]
             loss = [r["train_loss"] for r in run["curve"]]

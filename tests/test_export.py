@@ -73,7 +73,7 @@ def assert_same(got: dict, want: dict):
 @pytest.fixture
 def tiny_model_dir(fake_plugins, synthetic_corpus, tmp_path):
     from fusion.experiment import ExperimentConfig
-    from fusion.training.pipeline import train_model_dir
+    from fusion.runners import train_model_dir
     from fusion.training.trainer import TrainConfig
 
     cfg = ExperimentConfig(dataset="synthetic", data_dir=str(synthetic_corpus), modes=("fused",),

@@ -27,7 +27,7 @@ def probabilities(cfg, model_dir: Path, cache: Path, val_fraction: float) -> dic
     """A clean run's class probabilities [N, C] on the validation slice and on dev, their labels [N]
     and the label names (cached in ``cache``, an .npz newer than the model; the slice is the seed-0
     carve for every run)."""
-    from fusion.ablation import load_corpus
+    from fusion.runners import load_corpus
     from fusion.data import train_val_split
     from fusion.experiment import prepare_inputs
     from fusion.model import EmotionModel

@@ -170,7 +170,7 @@ def save(path: Path, cfg, result: dict) -> dict:
 
 def run_clean(run: Run, data_dir: Path, work: Path) -> dict:
     """train_model_dir (train minus 10% dialogues / early stop on them) + evaluate_model_dir on dev."""
-    from fusion.training.pipeline import evaluate_model_dir, train_model_dir
+    from fusion.runners import evaluate_model_dir, train_model_dir
 
     cfg, model_dir = experiment(run, data_dir), work / run.name
     done = finished(work / f"{run.name}.clean.json", cfg)
@@ -189,7 +189,7 @@ def run_clean(run: Run, data_dir: Path, work: Path) -> dict:
 
 def run_dev_selected(run: Run, data_dir: Path, work: Path) -> dict:
     """The fusion trainer on all of MELD train, early stopping on dev, scored on dev."""
-    from fusion.ablation import load_corpus
+    from fusion.runners import load_corpus
     from fusion.experiment import prepare_inputs
     from fusion.model import EmotionModel
     from fusion.training.metrics import classification_metrics
@@ -235,7 +235,7 @@ def baselines(data_dir: Path, work: Path) -> list[dict]:
 
     from fusion.cache import atomic_write_json
     from fusion.data import train_val_split
-    from fusion.experiment import build
+    from fusion.model import build_component as build
     from fusion.features import text_features
     from fusion.recipes import prepare_dataset
     from fusion.training.metrics import classification_metrics

@@ -171,9 +171,10 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    from fusion.ablation import load_corpus
+    from fusion.runners import load_corpus
     from fusion.data import folds_from_groups
-    from fusion.experiment import ExperimentConfig, build, prepare_inputs
+    from fusion.experiment import ExperimentConfig, prepare_inputs
+    from fusion.model import build_component as build
     from fusion.model import EmotionModel
     from fusion.recipes import dataset_protocol
     from fusion.training.metrics import classification_metrics

@@ -185,7 +185,7 @@ def pool_runs(out: Path, parts: list[tuple[Path, str, int, int]]) -> Path:
 def head_table(pooled: dict[str, Path], labels: list[str], n_folds: int) -> dict:
     """head -> pooled run dir (audio, text and that head's fused runs) => per-mode metrics and, per head,
     fused - best unimodal (paired bootstrap over the pooled test predictions), as `fusion ablate`."""
-    from fusion.ablation import aggregate
+    from fusion.runners import aggregate
     from fusion.data import Fold
     from fusion.experiment import ExperimentConfig
 
@@ -259,7 +259,7 @@ def paired_config(fold: tuple[str, ...], head: str, modes: tuple[str, ...], data
 
 def check_fold(run_dir: Path, cfg) -> dict:
     """Test ids == the clips with MELD dev texts (test actors only); text overlap with training pairs."""
-    from fusion.ablation import load_corpus
+    from fusion.runners import load_corpus
 
     utts = load_corpus(cfg)
     dev = {u.id for u in utts if u.extra["meld_split"] == "dev"}
@@ -301,7 +301,7 @@ def finished(run_dir: Path, cfg) -> bool:
 
 def run_paired(work: Path, data_dir: Path, seed: int, log, heads: tuple[str, ...] = HEADS,
                train_texts: int = 1) -> dict:
-    from fusion.ablation import run_ablation
+    from fusion.runners import run_ablation
 
     register()
     os.environ["FUSION_CACHE"] = PAIRED_CACHE
@@ -473,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    from fusion.ablation import versions
+    from fusion.runners import versions
     from fusion.cache import atomic_write_json, atomic_write_text
 
     def log(msg: str) -> None:

@@ -256,7 +256,7 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    from fusion.ablation import load_corpus, run_ablation
+    from fusion.runners import load_corpus, run_ablation
     from fusion.commands.train import _apply_sets
     from fusion.experiment import DEFAULT_ACOUSTIC_ENCODER, ExperimentConfig
     from fusion.training.trainer import TrainConfig

@@ -51,7 +51,7 @@ def inner_folds(utterances, folds, protocol: str, val_fraction: float):
 
 def load(data_dir: str, encoder: str, acoustic_featurize: dict, inner: bool = False):
     """(inputs, folds, labels) for the audio mode; features come from the shared cache."""
-    from fusion.ablation import load_corpus
+    from fusion.runners import load_corpus
     from fusion.data import folds_from_groups
     from fusion.experiment import ExperimentConfig, prepare_inputs
     from fusion.recipes import dataset_protocol

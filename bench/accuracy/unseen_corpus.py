@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from fusion.ablation import load_corpus, run_ablation
+    from fusion.runners import load_corpus, run_ablation
     from fusion.cache import atomic_write_json, atomic_write_text
     from fusion.errors import FusionError
     from fusion.experiment import ExperimentConfig

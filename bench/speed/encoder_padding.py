@@ -56,7 +56,7 @@ def timing_table(report: dict, clips: int) -> str:
 
 
 def ua_effect(test_groups: list[list[str]], runs: Path, epochs: int | None) -> dict:
-    from fusion.ablation import run_ablation
+    from fusion.runners import run_ablation
     from fusion.experiment import ExperimentConfig
     from fusion.training.trainer import TrainConfig
 

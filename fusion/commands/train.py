@@ -120,7 +120,7 @@ def train(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head, 
     """Train one model on a corpus and save a self-contained model directory (also under torchrun)."""
     from ..training.device import keep_freed_memory, set_threads
     from ..training.distributed import launched_context
-    from ..training.pipeline import train_model_dir
+    from ..runners import train_model_dir
 
     cfg = build_config(config_file, dict(dataset=dataset, data_dir=data_dir, acoustic_encoder=acoustic_encoder,
                                          text_encoder=text_encoder, transcriber=transcriber, head=head,
@@ -148,7 +148,7 @@ def train(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head, 
 def evaluate(model_dir, dataset, data_dir, split, label_map, as_json, device, threads):
     """Score a trained model on a corpus: UA, WA, macro/weighted F1, confusion matrix."""
     from ..training.device import set_threads
-    from ..training.pipeline import evaluate_model_dir
+    from ..runners import evaluate_model_dir
 
     _single_process("evaluate")
 
@@ -179,7 +179,8 @@ def evaluate(model_dir, dataset, data_dir, split, label_map, as_json, device, th
 @click.command()
 @component_options
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="run directory")
-@click.option("--modes", help="comma-separated subset of audio,text,fused")
+@click.option("--modes", help="comma-separated subset of audio,text,fused, plus probe / text-probe: a "
+                                   "logistic-regression probe on the same frozen features and folds")
 @click.option("--folds", type=int, help="number of folds")
 @click.option("--protocol", type=click.Choice(["speaker", "session", "predefined"]),
               help="fold protocol (default: the dataset's)")
@@ -193,7 +194,7 @@ def evaluate(model_dir, dataset, data_dir, split, label_map, as_json, device, th
 def ablate(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head, epochs, config_file, sets,
            speakers, out_dir, modes, folds, protocol, seeds, test_groups, jobs, device, threads, amp):
     """Train and evaluate audio-only, text-only and fused models on the same speaker-independent folds."""
-    from ..ablation import run_ablation
+    from ..runners import run_ablation
     from ..report import comparison_table
     from ..training.device import keep_freed_memory, set_threads
 

@@ -36,7 +36,7 @@ def registered_fakes():
 def train_tiny_models(root: Path, names=tuple(MODELS)) -> dict[str, Path]:
     """Train each named model for 2 epochs on the synthetic corpus -> {name: model dir}."""
     from fusion.experiment import ExperimentConfig
-    from fusion.training.pipeline import train_model_dir
+    from fusion.runners import train_model_dir
     from fusion.training.trainer import TrainConfig
     from tests.fakes import make_synthetic_corpus
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fusion.ablation import load_corpus
+from fusion.runners import load_corpus
 from fusion.data import manifest_hash
 from fusion.experiment import ExperimentConfig
 from tests.conftest import tone

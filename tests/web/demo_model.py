@@ -25,7 +25,7 @@ def train_demo_model(root: Path, transcriber: str = "fake-asr", name: str = "dem
     """A fused cross-attention model trained for 2 epochs on the synthetic corpus -> its directory.
     The fake plugins must be registered."""
     from fusion.experiment import ExperimentConfig
-    from fusion.training.pipeline import train_model_dir
+    from fusion.runners import train_model_dir
     from fusion.training.trainer import TrainConfig
     from tests.fakes import make_synthetic_corpus
 

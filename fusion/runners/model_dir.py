@@ -17,16 +17,18 @@ import torch
 
 from ..cache import atomic_write_json, atomic_write_text
 from ..data import manifest_hash, train_val_split
-from ..errors import CheckpointError, DatasetError, LabelMismatchError
+from ..errors import DatasetError, LabelMismatchError
 from ..experiment import ExperimentConfig, augment_inputs, prepare_inputs
 from ..model import EmotionModel, ModelConfig
-from . import distributed
-from .device import Runtime, resolve_runtime, select_device
-from .metrics import classification_metrics
-from .trainer import predict_proba, seed_everything, train
+from ..recipes import Corpus, dataset_protocol, prepare_dataset
+from ..training import distributed
+from ..training.device import Runtime, resolve_runtime, select_device
+from .corpus import load_corpus
+from .fit import fit_and_score, score
+from .provenance import component_versions, versions
 
 
-def _write_dir_atomically(out_dir: Path, write: Callable[[Path], None]) -> None:
+def write_dir_atomically(out_dir: Path, write: Callable[[Path], None]) -> None:
     """Fill a temporary sibling folder, then swap it into place (a crash leaves the old dir intact)."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -66,9 +68,6 @@ def train_model_dir(cfg: ExperimentConfig, out_dir: str | Path, progress=None,
 
 def _train_model_dir(cfg: ExperimentConfig, out_dir: str | Path, ctx: distributed.RankContext,
                      runtime: Runtime, progress, log: Callable[[str], None]) -> dict:
-    from ..ablation import component_versions, load_corpus, versions
-    from ..recipes import dataset_protocol
-
     mode = cfg.modes[0]
     utts = load_corpus(cfg)
     labels = tuple(sorted({u.label for u in utts}))
@@ -78,8 +77,7 @@ def _train_model_dir(cfg: ExperimentConfig, out_dir: str | Path, ctx: distribute
     split_seed = cfg.train.seed if cfg.split_seed is None else cfg.split_seed
     tr, va = train_val_split(utts, protocol, seed=split_seed, val_fraction=cfg.val_fraction)
     augment_inputs(cfg, inputs, tr, progress=progress, log=log)  # perturbed copies of the training clips (if on)
-    train_items = inputs.train_items(tr, mode)
-    n_copies = len(train_items) - len(tr)
+    n_copies = len(inputs.train_items(tr, mode)) - len(tr)
     rank_stats = distributed.gather_objects(inputs.stats)  # cache counts of every rank
     if ctx.distributed:
         for rank, stats in enumerate(rank_stats):
@@ -89,22 +87,18 @@ def _train_model_dir(cfg: ExperimentConfig, out_dir: str | Path, ctx: distribute
         + (f" (+ {n_copies} augmented training copies)" if n_copies else "")
         + (f", {ctx.world_size} processes" if ctx.distributed else "")
         + (f", mixed precision {str(runtime.amp).removeprefix('torch.')}" if runtime.amp else ""))
-    seed_everything(cfg.train.seed)
-    model = EmotionModel(cfg.model_config(mode, labels)).to(runtime.device)
-    result = train(model, train_items, inputs.items(va, mode), cfg.train, log=log, amp=runtime.amp)
+    run = fit_and_score(cfg, inputs, mode, tr, va, runtime=runtime, score_val=True, log=log)
+    model, result = run.model, run.result
     metrics = {"best_epoch": result.best_epoch, "n_train": len(tr), "n_val": len(va),
                "excluded": inputs.excluded}
     if n_copies:
         metrics["n_augmented"] = n_copies
     if ctx.distributed:
         metrics["distributed"] = {"world_size": ctx.world_size, "cache_by_rank": rank_stats}
+    if run.val_metrics is not None:
+        metrics["val"] = run.val_metrics
     if result.selection_val is not None:  # refit: the refit model has seen the validation speakers
-        metrics["val"] = result.selection_val
         metrics["refit_epochs"] = len(result.refit_curve)
-    elif va:
-        probs = predict_proba(model, inputs.items(va, mode))
-        y = [labels.index(utts[n].label) for n in va]
-        metrics["val"] = classification_metrics(y, probs.argmax(1), labels)
     model.cpu()  # a portable checkpoint
 
     def write(d: Path) -> None:
@@ -121,7 +115,7 @@ def _train_model_dir(cfg: ExperimentConfig, out_dir: str | Path, ctx: distribute
         atomic_write_json(d / "curve.json", result.curve)
 
     if ctx.is_main:
-        _write_dir_atomically(Path(out_dir), write)
+        write_dir_atomically(Path(out_dir), write)
     distributed.barrier()
     return metrics
 
@@ -141,8 +135,6 @@ def experiment_for(model_config: ModelConfig, dataset: str, data_dir) -> Experim
 def evaluate_model_dir(model_dir, dataset: str, data_dir=None, split: str | None = None,
                        label_map: dict | None = None, progress=None, log: Callable[[str], None] = print,
                        device: str | None = None) -> dict:
-    from ..recipes import Corpus, prepare_dataset
-
     model = EmotionModel.load(model_dir).to(select_device(device))
     corpus = prepare_dataset(dataset, data_dir)
     utts = list(corpus)
@@ -168,9 +160,6 @@ def evaluate_model_dir(model_dir, dataset: str, data_dir=None, split: str | None
             + "; ".join(f"{k}: {v}" for k, v in list(inputs.excluded.items())[:5]))
     if not inputs.utterances:
         raise DatasetError("no utterance could be scored")
-    idx = range(len(inputs.utterances))
-    probs = predict_proba(model, inputs.items(idx, model.config.mode))
-    y = [model.labels.index(u.label) for u in inputs.utterances]
-    m = classification_metrics(y, probs.argmax(1), model.labels)
+    m = score(model, inputs, range(len(inputs.utterances)), model.config.mode)[2]
     m["excluded"] = inputs.excluded
     return m

@@ -1,7 +1,7 @@
 import json
 
 from fusion.experiment import ExperimentConfig
-from fusion.training.pipeline import train_model_dir
+from fusion.runners import load_corpus, train_model_dir
 from fusion.training.trainer import TrainConfig
 
 
@@ -17,8 +17,7 @@ def test_refit_model_dir_reports_the_selection_validation(fake_plugins, syntheti
 
 
 def test_model_dir_trained_with_augmented_copies_records_them(fake_plugins, synthetic_corpus, tmp_path, monkeypatch):
-    import fusion.training.pipeline as pipeline
-    from fusion.ablation import load_corpus
+    import fusion.runners.fit as fit
     from fusion.augment import AugmentConfig
     from fusion.data import train_val_split
 
@@ -27,8 +26,8 @@ def test_model_dir_trained_with_augmented_copies_records_them(fake_plugins, synt
                            train=TrainConfig(epochs=2, batch_size=16, lr=3e-3),
                            augment=AugmentConfig(copies=1, seed=2, snr_db=(5.0, 5.0)))
     calls = []
-    real_train = pipeline.train
-    monkeypatch.setattr(pipeline, "train", lambda model, tr, va, *a, **k: calls.append((tr, va)) or
+    real_train = fit.train
+    monkeypatch.setattr(fit, "train", lambda model, tr, va, *a, **k: calls.append((tr, va)) or
                         real_train(model, tr, va, *a, **k))
     logs = []
     metrics = train_model_dir(cfg, tmp_path / "model", log=logs.append)
@@ -48,7 +47,7 @@ def test_model_dir_trained_with_augmented_copies_records_them(fake_plugins, synt
 
 def test_split_seed_keeps_the_validation_carve_across_training_seeds(fake_plugins, synthetic_corpus, tmp_path,
                                                                       monkeypatch):
-    import fusion.training.pipeline as pipeline
+    import fusion.runners.model_dir as pipeline
 
     carves = []
     real_split = pipeline.train_val_split

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from fusion.ablation import run_ablation
+from fusion.runners import run_ablation
 from fusion.errors import ConfigError
 from fusion.experiment import ExperimentConfig
 from fusion.training.trainer import TrainConfig
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _cfg(data_dir, **kw):
@@ -137,20 +137,23 @@ def test_seed_ensemble_averages_probabilities_per_utterance():
     averaged probabilities get both right, so the ensemble beats every member."""
     from types import SimpleNamespace
 
-    from fusion.ablation import seed_ensemble
+    import dataclasses
+
+    from fusion.runners import RunRecord
+    from fusion.runners.aggregate import seed_ensemble
 
     labels = ("a", "b")
     folds = [SimpleNamespace(index=0)]
 
     def run(seed, probs):
-        return {"seed": seed, "fold": 0, "ids": ["u1", "u2"], "y_true": [0, 1], "probs": probs}
+        return RunRecord(mode="audio", seed=seed, fold=0, ids=["u1", "u2"], y_true=[0, 1], probs=probs)
 
     runs = [run(0, [[0.9, 0.1], [0.6, 0.4]]), run(1, [[0.4, 0.6], [0.1, 0.9]])]
     ens = seed_ensemble(runs, labels, folds)
     assert ens["ua"]["per_fold"] == [1.0] and ens["seeds"] == [0, 1]
     assert ens["wa"]["mean"] == 1.0
 
-    swapped = [runs[0], {**runs[1], "ids": ["u2", "u1"]}]
+    swapped = [runs[0], dataclasses.replace(runs[1], ids=["u2", "u1"])]
     with pytest.raises(ConfigError, match="fold 0.*different test utterances"):
         seed_ensemble(swapped, labels, folds)
 
@@ -186,11 +189,12 @@ def test_two_worker_processes_give_the_numbers_of_one(fake_plugins, synthetic_co
 def _recorded(monkeypatch):
     """Records run_ablation's Inputs, its folds, every train() call (mode, train items, val items) and
     the number of featurize calls of the fake acoustic encoder (this process only)."""
-    import fusion.ablation as ablation
+    import fusion.runners.ablate as ablation
+    import fusion.runners.fit as fit
     from tests.fakes import FrameEnergyEncoder
 
     seen = {"train": [], "featurize": 0}
-    real_prepare, real_folds, real_train = ablation.prepare_inputs, ablation.make_folds, ablation.train
+    real_prepare, real_folds, real_train = ablation.prepare_inputs, ablation.make_folds, fit.train
     real_featurize = FrameEnergyEncoder.featurize
 
     def prepare_inputs(*args, **kwargs):
@@ -211,7 +215,7 @@ def _recorded(monkeypatch):
 
     monkeypatch.setattr(ablation, "prepare_inputs", prepare_inputs)
     monkeypatch.setattr(ablation, "make_folds", make_folds)
-    monkeypatch.setattr(ablation, "train", train)
+    monkeypatch.setattr(fit, "train", train)
     monkeypatch.setattr(FrameEnergyEncoder, "featurize", featurize)
     return seen
 
@@ -279,7 +283,7 @@ def test_default_ablation_is_the_plain_training_loop(fake_plugins, synthetic_cor
     """augment off (the default): what run_ablation trains and predicts is the loop of before, item for item."""
     import numpy as np
 
-    from fusion.ablation import load_corpus
+    from fusion.runners import load_corpus
     from fusion.data import make_folds
     from fusion.experiment import prepare_inputs
     from fusion.model import EmotionModel
