@@ -168,6 +168,13 @@ def visible_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
 
 
+def check_context(corpus: str, context) -> int:
+    """The ``context`` option of a dialogue recipe (previous turns kept per utterance), checked."""
+    if isinstance(context, bool) or not isinstance(context, int) or context < 0:
+        raise DatasetError(f"{corpus}: option context must be an integer >= 0 (previous turns), got {context!r}")
+    return context
+
+
 def require_dir(data_dir: Path, corpus: str, expected: str) -> Path:
     """``data_dir`` as a directory, or a DatasetError describing the expected layout."""
     data_dir = Path(data_dir)

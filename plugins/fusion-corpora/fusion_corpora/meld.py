@@ -37,7 +37,7 @@ from fusion.data import Utterance
 from fusion.errors import DatasetError
 from fusion.recipes import Corpus
 
-from .collect import CorpusCollector, layout_error, listing, read_csv, require_dir
+from .collect import CorpusCollector, check_context, layout_error, listing, read_csv, require_dir
 
 CORPUS = "meld"
 EXPECTED = "train_sent_emo.csv and dev_sent_emo.csv (test_sent_emo.csv optional)"
@@ -58,8 +58,7 @@ DEFAULT_CONTEXT = 3  # previous turns stored in extra["context"]
 def prepare_meld(data_dir: Path, with_audio: bool | None = None, context: int = DEFAULT_CONTEXT) -> Corpus:
     """Parse MELD's CSVs. ``with_audio``: None = use clip folders if present, False = text only,
     True = clip folders required. ``context``: previous turns of the dialogue kept per utterance."""
-    if isinstance(context, bool) or not isinstance(context, int) or context < 0:
-        raise DatasetError(f"{CORPUS}: option context must be an integer >= 0 (previous turns), got {context!r}")
+    check_context(CORPUS, context)
     data_dir = require_dir(data_dir, CORPUS, EXPECTED)
     csvs = {split: data_dir / f"{split}_sent_emo.csv" for split in SPLITS}
     missing = [csvs[s].name for s in REQUIRED_SPLITS if not csvs[s].is_file()]

@@ -28,6 +28,13 @@ def register_datasets(register):
              description="IEMOCAP: Session1..5 EmoEvaluation + transcriptions; labels='4class' (default) or 'all'")
     register("meld", "fusion_corpora.meld:prepare_meld", protocol="predefined",
              description="MELD: {train,dev,test}_sent_emo.csv (text; clips used when present), 7 emotions")
+    register("dailydialog", "fusion_corpora.dailydialog:prepare_dailydialog", aliases=("daily-dialog",),
+             protocol="predefined",
+             description="DailyDialog: dialogues_{train,validation,test}.txt + dialogues_emotion_*.txt (text), 7 labels")
+    register("goemotions", "fusion_corpora.goemotions:prepare_goemotions", protocol="predefined",
+             description="GoEmotions (Ekman): {train,dev,test}.tsv + labels.txt (text, single-label rows), 7 labels")
+    register("isear", "fusion_corpora.isear:prepare_isear", protocol="predefined",
+             description="ISEAR: isear.csv (text, pipe-separated), 7 emotions, seeded 80/10/10 respondent split")
     register("manifest", "fusion_corpora.manifest:prepare_manifest", protocol="speaker",
              description="your own CSV/JSONL: path,label[,speaker][,transcript][,split][,session][,id]")
     register("demo", "fusion_corpora.demo.recipe:prepare_demo", protocol="speaker", default_dir=_demo_dir,
