@@ -61,6 +61,9 @@ class ExperimentConfig:
     split_seed: int | None = None                      # `fusion train`: seeds the validation carve (None: train.seed;
                                                        # fix it to train seed ensembles on one carve)
     speakers: tuple[str, ...] | None = None            # restrict the corpus to these speakers
+    labels: tuple[str, ...] | None = None              # keep these canonical labels (fusion.labels); None: all,
+                                                       # under the corpus' own names unless label_map is set
+    label_map: dict = field(default_factory=dict)      # corpus label -> canonical label, over the recipe's map
     recipe_options: dict = field(default_factory=dict)  # extra options for the dataset recipe
     test_groups: tuple[tuple[str, ...], ...] | None = None  # explicit test speakers/sessions per fold
     device: str | None = None                          # cpu | cuda | mps | auto (None: cpu) for the trainable part
@@ -71,6 +74,10 @@ class ExperimentConfig:
         if self.split_seed is not None and (isinstance(self.split_seed, bool) or not isinstance(self.split_seed, int)):
             raise ConfigError(f"config: split_seed must be an integer (or unset: the training seed), "
                               f"got {self.split_seed!r}")
+        if self.labels is not None:
+            from .labels import parse_label_list
+
+            object.__setattr__(self, "labels", parse_label_list(self.labels))
         bad = [m for m in self.modes if m not in RUN_MODES]
         if bad or not self.modes:
             raise ConfigError(f"unknown mode(s) {bad or '(none)'}; valid choices: {', '.join(RUN_MODES)}")
@@ -106,7 +113,9 @@ class ExperimentConfig:
         d["augment"] = self.augment.to_dict()
         if self.augment == AugmentConfig():  # off and untouched: not written (configs of before stay identical)
             del d["augment"]
-        for k in ("modes", "seeds", "speakers"):
+        if not d["label_map"]:  # likewise: written only when set
+            del d["label_map"]
+        for k in ("modes", "seeds", "speakers", "labels"):
             if d[k] is not None:
                 d[k] = list(d[k])
         if d["test_groups"] is not None:
@@ -124,7 +133,7 @@ class ExperimentConfig:
             raise ConfigError("config: 'dataset' is required")
         d["train"] = TrainConfig.from_dict(d.get("train", {}))
         d["augment"] = AugmentConfig.from_dict(d.get("augment", {}))
-        for k in ("modes", "seeds", "speakers"):
+        for k in ("modes", "seeds", "speakers", "labels"):
             if d.get(k) is not None:
                 d[k] = tuple(d[k])
         if d.get("test_groups") is not None:

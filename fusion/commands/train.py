@@ -46,6 +46,11 @@ def component_options(f):
                           "--set augment.copies=1 --set transcriber.model=PATH (sections: "
                           + ", ".join(SET_SECTIONS) + ")"),
         click.option("--speakers", help="comma-separated speaker subset"),
+        click.option("--labels", "keep_labels", metavar="L1,L2,...",
+                     help="keep these canonical labels, e.g. neutral,happy,sad,angry (corpus labels renamed "
+                          "through the recipe's map; other utterances are excluded and listed with the reason)"),
+        click.option("--label-map", "label_map_file", type=click.Path(dir_okay=False), metavar="FILE.toml",
+                     help="a [map] table of corpus label = canonical label, over the recipe's own map"),
     ]
     for opt in reversed(opts):
         f = opt(f)
@@ -92,6 +97,36 @@ def build_config(config_file, overrides: dict, sets=()):
     return ExperimentConfig.from_dict(base)
 
 
+def label_overrides(keep_labels, label_map_file) -> dict:
+    """ExperimentConfig fields of --labels / --label-map (unset options are left out)."""
+    from ..labels import load_label_map, parse_label_list
+
+    out = {}
+    if keep_labels:
+        out["labels"] = list(parse_label_list(keep_labels))
+    if label_map_file:
+        out["label_map"] = load_label_map(label_map_file)
+    return out
+
+
+def _label_map(value: str | None) -> dict:
+    """--label-map of evaluate: a TOML file (fusion.labels.load_label_map) or inline SRC=DST pairs."""
+    from ..labels import load_label_map
+
+    if not value:
+        return {}
+    if value.endswith(".toml") or Path(value).is_file():
+        return load_label_map(value)
+    mapping = {}
+    for pair in value.split(","):
+        if pair.strip():
+            src, eq, dst = pair.partition("=")
+            if not eq:
+                raise ConfigError(f"--label-map {pair!r}: expected CORPUS_LABEL=MODEL_LABEL or a TOML file")
+            mapping[src.strip()] = dst.strip()
+    return mapping
+
+
 def _speakers(value):
     return tuple(s.strip() for s in value.split(",") if s.strip()) if value else None
 
@@ -116,7 +151,7 @@ def _log(msg: str) -> None:
 @runtime_options
 @amp_option
 def train(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head, epochs, config_file, sets,
-          speakers, mode, seed, split_seed, out_dir, device, threads, amp):
+          speakers, keep_labels, label_map_file, mode, seed, split_seed, out_dir, device, threads, amp):
     """Train one model on a corpus and save a self-contained model directory (also under torchrun)."""
     from ..training.device import keep_freed_memory, set_threads
     from ..training.distributed import launched_context
@@ -126,7 +161,8 @@ def train(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head, 
                                          text_encoder=text_encoder, transcriber=transcriber, head=head,
                                          epochs=epochs, seed=seed, split_seed=split_seed,
                                          speakers=_speakers(speakers), modes=[mode] if mode else None,
-                                         device=device, amp=amp), sets)
+                                         device=device, amp=amp, **label_overrides(keep_labels, label_map_file)),
+                       sets)
     if len(cfg.modes) != 1:
         raise ConfigError("fusion train needs exactly one --mode (audio, text or fused)")
     set_threads(threads)
@@ -142,29 +178,30 @@ def train(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head, 
 @click.option("--dataset", required=True)
 @click.option("--data-dir", type=click.Path())
 @click.option("--split", help="a predefined split to score (e.g. MELD train/dev/test)")
-@click.option("--label-map", help="map corpus labels to model labels, e.g. joy=happy,anger=angry")
+@click.option("--label-map", help="map corpus labels to model labels: a [map] TOML file, or inline "
+                                   "joy=happy,anger=angry")
+@click.option("--labels", "keep_labels", metavar="L1,L2,...",
+              help="score only these canonical labels (the model's decision is restricted to them)")
 @click.option("--json", "as_json", is_flag=True, help="print exactly one JSON object")
 @runtime_options
-def evaluate(model_dir, dataset, data_dir, split, label_map, as_json, device, threads):
+def evaluate(model_dir, dataset, data_dir, split, label_map, keep_labels, as_json, device, threads):
     """Score a trained model on a corpus: UA, WA, macro/weighted F1, confusion matrix."""
     from ..training.device import set_threads
     from ..runners import evaluate_model_dir
 
     _single_process("evaluate")
 
-    mapping = {}
-    for pair in (label_map or "").split(","):
-        if pair.strip():
-            src, eq, dst = pair.partition("=")
-            if not eq:
-                raise ConfigError(f"--label-map {pair!r}: expected CORPUS_LABEL=MODEL_LABEL")
-            mapping[src.strip()] = dst.strip()
+    from ..labels import parse_label_list
+
+    mapping = _label_map(label_map)
     set_threads(threads)
     m = evaluate_model_dir(model_dir, dataset, data_dir, split=split, label_map=mapping,
+                           labels=parse_label_list(keep_labels) if keep_labels else None,
                            progress=_progress(), log=_log, device=device)
     if as_json:
-        keys = ("ua", "wa", "macro_f1", "weighted_f1", "n", "labels", "confusion", "per_class_recall", "excluded")
-        click.echo(json.dumps({k: m[k] for k in keys}))
+        keys = ("ua", "wa", "macro_f1", "weighted_f1", "n", "labels", "confusion", "per_class_recall", "excluded",
+                "restricted_to")
+        click.echo(json.dumps({k: m[k] for k in keys if k in m}))
         return
     click.echo(f"n={m['n']}  UA {100 * m['ua']:.1f}  WA {100 * m['wa']:.1f}  macro-F1 {100 * m['macro_f1']:.1f}"
                f"  weighted-F1 {100 * m['weighted_f1']:.1f}")
@@ -192,7 +229,7 @@ def evaluate(model_dir, dataset, data_dir, split, label_map, as_json, device, th
 @runtime_options
 @amp_option
 def ablate(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head, epochs, config_file, sets,
-           speakers, out_dir, modes, folds, protocol, seeds, test_groups, jobs, device, threads, amp):
+           speakers, keep_labels, label_map_file, out_dir, modes, folds, protocol, seeds, test_groups, jobs, device, threads, amp):
     """Train and evaluate audio-only, text-only and fused models on the same speaker-independent folds."""
     from ..runners import run_ablation
     from ..report import comparison_table
@@ -209,7 +246,7 @@ def ablate(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head,
         transcriber=transcriber, head=head, epochs=epochs, speakers=_speakers(speakers),
         modes=[m.strip() for m in modes.split(",")] if modes else None, folds=folds, protocol=protocol,
         seeds=seed_list, test_groups=[_speakers(g) for g in test_groups.split(";")] if test_groups else None,
-        device=device, amp=amp), sets)
+        device=device, amp=amp, **label_overrides(keep_labels, label_map_file)), sets)
     set_threads(threads)
     keep_freed_memory()  # training allocates the same large batches every step (glibc only)
     start = time.perf_counter()

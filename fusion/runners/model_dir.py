@@ -6,11 +6,11 @@ every rank featurizes its shard and trains on its shard; only rank 0 logs and wr
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
@@ -19,12 +19,15 @@ from ..cache import atomic_write_json, atomic_write_text
 from ..data import manifest_hash, train_val_split
 from ..errors import DatasetError, LabelMismatchError
 from ..experiment import ExperimentConfig, augment_inputs, prepare_inputs
+from ..labels import label_map_for, restrict_probs, restriction_note, select_labels
 from ..model import EmotionModel, ModelConfig
 from ..recipes import Corpus, dataset_protocol, prepare_dataset
 from ..training import distributed
 from ..training.device import Runtime, resolve_runtime, select_device
+from ..training.metrics import classification_metrics
+from ..training.trainer import predict_proba
 from .corpus import load_corpus
-from .fit import fit_and_score, score
+from .fit import fit_and_score
 from .provenance import component_versions, versions
 
 
@@ -134,32 +137,52 @@ def experiment_for(model_config: ModelConfig, dataset: str, data_dir) -> Experim
 
 def evaluate_model_dir(model_dir, dataset: str, data_dir=None, split: str | None = None,
                        label_map: dict | None = None, progress=None, log: Callable[[str], None] = print,
-                       device: str | None = None) -> dict:
+                       device: str | None = None, labels: Sequence[str] | None = None) -> dict:
+    """Score a model directory on a corpus (or one ``split`` of it).
+
+    ``label_map`` renames corpus labels (to the model's); ``labels`` keeps only these canonical labels
+    (the recipe's map, then ``label_map``, applied as in training: :func:`fusion.labels.select_labels`).
+    When the scored labels are a subset of the model's, the decision is restricted to them
+    (renormalised probabilities, :func:`fusion.labels.restrict_probs`), logged, and the metrics name
+    them under ``restricted_to``; a scored label the model lacks is a LabelMismatchError naming it."""
     model = EmotionModel.load(model_dir).to(select_device(device))
     corpus = prepare_dataset(dataset, data_dir)
-    utts = list(corpus)
+    utts, skipped = list(corpus), list(corpus.skipped)
     if split:
         available = sorted({str(u.split) for u in utts})
         utts = [u for u in utts if u.split == split]
         if not utts:
             raise DatasetError(f"dataset {dataset!r} has no split {split!r} in {data_dir}; "
                                f"available: {', '.join(available)}")
-    if label_map:
-        import dataclasses
+    if labels is not None:
+        from ..plugins import get_component
 
+        recipe = get_component("dataset", dataset).name
+        utts, excluded = select_labels(utts, keep=labels, label_map=label_map_for(recipe, label_map))
+        skipped += excluded.items()
+    elif label_map:
         utts = [dataclasses.replace(u, label=label_map.get(u.label, u.label)) for u in utts]
     unknown = sorted({u.label for u in utts} - set(model.labels))
     if unknown:
         raise LabelMismatchError(f"labels {unknown} of dataset {dataset!r} are unknown to the model "
                                  f"(model labels: {', '.join(model.labels)}); pass --label-map "
-                                 f"CORPUS_LABEL=MODEL_LABEL,...")
+                                 f"CORPUS_LABEL=MODEL_LABEL,... or a [map] TOML file")
     cfg = experiment_for(model.config, dataset, data_dir)
-    inputs = prepare_inputs(cfg, Corpus(utts, corpus.skipped), model.labels, progress=progress, log=log)
+    inputs = prepare_inputs(cfg, Corpus(utts, skipped), model.labels, progress=progress, log=log)
     if inputs.excluded:
         log(f"warning: {len(inputs.excluded)} utterance(s) could not be scored: "
             + "; ".join(f"{k}: {v}" for k, v in list(inputs.excluded.items())[:5]))
     if not inputs.utterances:
         raise DatasetError("no utterance could be scored")
-    m = score(model, inputs, range(len(inputs.utterances)), model.config.mode)[2]
+    probs = predict_proba(model, inputs.items(range(len(inputs.utterances)), model.config.mode))  # [N, C]
+    scored = list(labels) if labels is not None else [l for l in model.labels if l in {u.label for u in inputs.utterances}]
+    restricted = scored != list(model.labels)
+    if restricted:
+        probs = restrict_probs(probs, model.labels, scored)  # [N, K]
+        log(restriction_note(model.labels, scored))
+    y = [scored.index(u.label) for u in inputs.utterances]
+    m = classification_metrics(y, probs.argmax(1), scored)
+    if restricted:
+        m["restricted_to"] = scored
     m["excluded"] = inputs.excluded
     return m
