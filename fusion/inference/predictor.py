@@ -371,17 +371,3 @@ def _rate_warnings(sr: int) -> list[str]:
         return [f"recorded at {sr} Hz (narrowband): upsampled to {SR} Hz, no content above "
                 f"{sr / 2000:g} kHz; accuracy may be lower than on {SR // 1000} kHz audio"]
     return []
-
-
-def load(*model_dirs: str | Path | Sequence[str | Path], **options: Any):
-    """``fusion.load(MODEL_DIR, transcriber=None, transcriber_config=None, config=None, vad=None)``
-    -> a :class:`Predictor`; several directories (``load(A, B)`` or ``load([A, B])``, optionally
-    ``weights=[...]``) -> an :class:`~.ensemble.EnsemblePredictor` averaging their probabilities."""
-    from .ensemble import load_models
-
-    if "model_dir" in options:  # load(model_dir=...) as before
-        model_dirs = (options.pop("model_dir"), *model_dirs)
-    dirs: list[str | Path] = []
-    for d in model_dirs:
-        dirs.extend(d if isinstance(d, (list, tuple)) else [d])
-    return load_models(dirs, **options)
