@@ -3,12 +3,14 @@
     python examples/head_in_own_model.py [--head cross-attention] [--steps 150]
 
 Two tiny encoders (a 1-D conv over audio frames, an embedding bag over token ids) turn padded
-batches into :class:`fusion.components.Encoded`; the head takes both and returns ``(logits, loss)``.
-The synthetic task can only be solved by fusing: every sample carries its class in the audio
-frames *or* in one keyword token (sometimes both). After training the script shows the head's
-``branch_logits`` (one unimodal classifier per modality, for the heads that have them) and its
-``attention`` weights (cross-attention, filled in eval mode: ``audio_to_text`` [B, Ta, Tt], each row
-a distribution over the valid tokens; the gated head shows its gate there).
+batches into :class:`fusion.components.Encoded`; the head takes both and returns a
+:class:`fusion.components.HeadOutput` (``logits``, ``loss``, ``branches``, ``attention``), built with
+its loss settings (``loss=LossConfig(...)``). The synthetic task can only be solved by fusing: every
+sample carries its class in the audio frames *or* in one keyword token (sometimes both). After
+training the script shows the output's ``branches`` (one unimodal classifier per modality, for the
+heads that declare ``has_branches``) and its ``attention`` weights (cross-attention, filled in eval
+mode: ``audio_to_text`` [B, Ta, Tt], each row a distribution over the valid tokens; the gated head
+shows its gate there).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import sys
 import torch
 from torch import Tensor, nn
 
-from fusion.components import Encoded, lengths_to_mask, masked_mean
+from fusion.components import Encoded, HeadOutput, LossConfig, lengths_to_mask, masked_mean
 from fusion.errors import FusionError, UnknownComponentError
 from fusion.heads import ConcatHead, CrossAttentionHead, GatedHead, LateHead, TensorHead
 
@@ -65,12 +67,13 @@ class MyEmotionModel(nn.Module):
         super().__init__()
         self.audio = FrameEncoder(FEATURES, audio_dim)
         self.text = TokenEncoder(VOCABULARY, text_dim)
-        self.head = head_class(head_class.Config(), audio_dim=audio_dim, text_dim=text_dim, num_classes=CLASSES)
+        self.head = head_class(head_class.Config(), audio_dim=audio_dim, text_dim=text_dim, num_classes=CLASSES,
+                               loss=LossConfig(label_smoothing=0.0))  # class_weights=(...) for imbalanced data
 
-    def forward(self, batch: dict, targets: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+    def forward(self, batch: dict, targets: Tensor | None = None) -> HeadOutput:
         audio = self.audio(batch["frames"], batch["frame_lengths"])  # Encoded [B, Ta, 32]
         text = self.text(batch["tokens"], batch["token_lengths"])    # Encoded [B, Tt, 24]
-        return self.head(audio, text, targets)                       # logits [B, C], loss (None w/o targets)
+        return self.head(audio, text, targets)  # logits [B, C], loss (None w/o targets), branches, attention
 
 
 def synthetic_batch(size: int, generator: torch.Generator) -> tuple[dict, Tensor]:
@@ -113,7 +116,7 @@ def main(argv=None) -> dict:
     model.train()
     for step in range(args.steps):
         batch, labels = synthetic_batch(32, generator)
-        logits, loss = model(batch, labels)  # the contract: (logits [B, C], scalar loss)
+        loss = model(batch, labels).loss  # scalar (with targets)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -124,17 +127,18 @@ def main(argv=None) -> dict:
     model.eval()
     with torch.no_grad():
         batch, labels = synthetic_batch(256, generator)
-        logits, loss = model(batch)  # without targets the loss is None
-    branches = {name: accuracy(b, labels) for name, b in model.head.branch_logits.items()}
-    attention = {name: w for name, w in model.head.attention.items()}
+        out = model(batch)  # without targets the loss is None
+    logits, loss = out.logits, out.loss
+    branches = {name: accuracy(b, labels) for name, b in out.branches.items()}
+    attention = dict(out.attention)
     print(f"{args.head}: held-out accuracy {accuracy(logits, labels):.2f} (chance {1 / CLASSES:.2f}), "
           f"logits {tuple(logits.shape)}, loss without targets: {loss}")
-    print("branch_logits accuracy: " + (", ".join(f"{k} {v:.2f}" for k, v in branches.items())
+    print("branch accuracy: " + (", ".join(f"{k} {v:.2f}" for k, v in branches.items())
                                         or "(this head has no unimodal branches)"))
     for name, weights in attention.items():
         print(f"attention[{name!r}]: {tuple(weights.shape)}")
     return {"head": args.head, "losses": losses, "logits": logits, "labels": labels, "batch": batch,
-            "eval_loss": loss, "accuracy": accuracy(logits, labels), "branch_logits": dict(model.head.branch_logits),
+            "eval_loss": loss, "accuracy": accuracy(logits, labels), "branches": dict(out.branches),
             "branch_accuracy": branches, "attention": attention}
 
 

@@ -4,17 +4,25 @@ One code path for all three modes keeps an ablation honest:
 ``audio`` = acoustic encoder + ``unimodal`` head, ``text`` = text encoder + ``unimodal`` head,
 ``fused`` = both encoders + a fusion head. Checkpoints store ``{"config", "state_dict", "labels"}``
 and rebuild the model from them.
+
+``model(batch, targets)`` gives ``(logits, loss)``; ``model.run(batch, targets)`` the head's whole
+:class:`~fusion.components.HeadOutput` (per-modality branches, attention). :func:`collate` pads a
+list of featurized items into a :class:`Batch`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
+from .components import HeadOutput, LossConfig
 from .errors import CheckpointError, ConfigError
 
 MODES = ("audio", "text", "fused")
@@ -96,28 +104,80 @@ def pad_sequences(items: list[Tensor]) -> tuple[Tensor, Tensor]:
     return out, lengths
 
 
+def collate(items: Sequence[dict]) -> tuple[Batch, Tensor]:
+    """items ``{"audio": Tensor | None, "text": Tensor | None, "label": int}`` (featurize outputs)
+    -> (Batch of padded features, targets [B])."""
+    batch = Batch()
+    if items[0].get("audio") is not None:
+        batch.audio, batch.audio_lengths = pad_sequences([it["audio"] for it in items])  # [B, Ta, ...]
+    if items[0].get("text") is not None:
+        batch.text, batch.text_lengths = pad_sequences([it["text"] for it in items])     # [B, Tt, ...]
+    targets = torch.tensor([it["label"] for it in items], dtype=torch.long)              # [B]
+    return batch, targets
+
+
+def batch_to(batch: Batch, device: torch.device) -> Batch:
+    """A copy of ``batch`` with every tensor on ``device``."""
+    return Batch(**{f.name: None if getattr(batch, f.name) is None else getattr(batch, f.name).to(device)
+                    for f in dataclasses.fields(batch)})
+
+
 def build_component(kind: str, name: str, config: dict):
     from .plugins import get_component
 
     return get_component(kind, name).build(config)
 
 
-class EmotionModel(nn.Module):
-    def __init__(self, config: ModelConfig):
-        super().__init__()
-        from .plugins import get_component
+def build_head(config: ModelConfig, audio_dim: int | None, text_dim: int | None, loss: LossConfig | None):
+    """The model's fusion head; ``loss`` None builds it with the head's default loss (uniform weights)."""
+    from .plugins import get_component
 
+    component = get_component("fusion_head", config.head)
+    dims = {"audio_dim": audio_dim, "text_dim": text_dim, "num_classes": len(config.labels)}
+    if loss is None:
+        return component.build(config.head_config, **dims)
+    parameters = inspect.signature(component.load()).parameters
+    if "loss" not in parameters and not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        raise ConfigError(f"fusion head {config.head!r} was written for the earlier head contract: its __init__ "
+                          "takes no loss= argument, so it cannot be built with loss settings; add "
+                          "`*, loss=None` to its __init__ and pass it on to FusionHead.__init__ "
+                          "(see docs/plugin-guide.md)")
+    return component.build(config.head_config, **dims, loss=loss)
+
+
+_WARNED_LEGACY: set[type] = set()  # head classes already warned about (one DeprecationWarning each)
+
+
+def head_output(head: nn.Module, out) -> HeadOutput:
+    """A head's forward result as a HeadOutput; a ``(logits, loss)`` tuple (the earlier contract) is
+    wrapped, with empty branches and attention and one DeprecationWarning per head class."""
+    if isinstance(out, HeadOutput):
+        return out
+    name = getattr(head, "name", "") or type(head).__qualname__
+    if isinstance(out, tuple) and len(out) == 2:
+        if type(head) not in _WARNED_LEGACY:
+            _WARNED_LEGACY.add(type(head))
+            warnings.warn(f"fusion head {name!r} returns (logits, loss), the earlier head contract; return "
+                          "fusion.components.HeadOutput(logits, loss, branches, attention) instead (its "
+                          "branches and attention are not used until then; see docs/plugin-guide.md)",
+                          DeprecationWarning, stacklevel=3)
+        return HeadOutput(*out)
+    raise ConfigError(f"fusion head {name!r} returned {type(out).__name__}; a head's forward returns "
+                      "fusion.components.HeadOutput (see docs/plugin-guide.md)")
+
+
+class EmotionModel(nn.Module):
+    def __init__(self, config: ModelConfig, loss: LossConfig | None = None):
+        """``loss``: the head's loss settings (None: uniform class weights, no label smoothing;
+        :func:`fusion.training.trainer.train` sets those of its TrainConfig and training labels)."""
+        super().__init__()
         self.config = config
         self.acoustic = build_component("acoustic_encoder", config.acoustic_encoder, config.acoustic_config) \
             if config.uses_audio else None
         self.text = build_component("text_encoder", config.text_encoder, config.text_config) \
             if config.uses_text else None
-        self.head = get_component("fusion_head", config.head).build(
-            config.head_config,
-            audio_dim=self.acoustic.output_dim if self.acoustic is not None else None,
-            text_dim=self.text.output_dim if self.text is not None else None,
-            num_classes=len(config.labels),
-        )
+        self.head = build_head(config, self.acoustic.output_dim if self.acoustic is not None else None,
+                               self.text.output_dim if self.text is not None else None, loss)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -132,10 +192,19 @@ class EmotionModel(nn.Module):
                              batch.text_lengths)                             # Encoded [B, Tt, Dt]
         return audio, text
 
+    def run(self, batch: Batch, targets: Tensor | None = None) -> HeadOutput:
+        """-> the head's output: logits [B, C], loss (None without targets), branches, attention."""
+        audio, text = self.encode(batch)
+        return head_output(self.head, self.head(audio, text, targets))
+
     def forward(self, batch: Batch, targets: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
         """-> logits [B, C], loss (None without targets)."""
-        audio, text = self.encode(batch)
-        return self.head(audio, text, targets)
+        out = self.run(batch, targets)
+        return out.logits, out.loss
+
+    def set_loss(self, loss: LossConfig) -> None:
+        """Replace the head's loss settings (:meth:`fusion.heads.FusionHead.set_loss`)."""
+        self.head.set_loss(loss)
 
     # ------------------------------------------------------------------ checkpoints
     def checkpoint(self) -> dict:

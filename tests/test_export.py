@@ -35,11 +35,11 @@ def other_inputs(model: EmotionModel) -> dict[str, torch.Tensor]:
 
 
 def pytorch_probabilities(model: EmotionModel, inputs: dict) -> dict[str, np.ndarray]:
-    """The reference, straight from EmotionModel.forward (not through the export wrapper)."""
+    """The reference, straight from EmotionModel.run (not through the export wrapper)."""
     with torch.no_grad():
-        logits, _ = model(Batch(**inputs))
-        out = {"probabilities": logits.softmax(-1).numpy()}
-        for name, branch in model.head.branch_logits.items():
+        result = model.run(Batch(**inputs))
+        out = {"probabilities": result.logits.softmax(-1).numpy()}
+        for name, branch in result.branches.items():
             out[f"{name}_probabilities"] = branch.softmax(-1).numpy()
     return out
 

@@ -1,15 +1,17 @@
 """What is exported: the trainable classifier of an :class:`~fusion.model.EmotionModel` as a graph
 of plain tensors, and the Python preprocessing that makes its inputs.
 
-``EmotionModel.forward`` takes a :class:`~fusion.model.Batch` and returns ``(logits, loss)``;
-exporters need tensors in and tensors out. :func:`classifier_graph` wraps the model so that
+``EmotionModel.run`` takes a :class:`~fusion.model.Batch` and returns a
+:class:`~fusion.components.HeadOutput`; exporters need tensors in and tensors out.
+:func:`classifier_graph` wraps the model so that
 
 * inputs (by the model's mode, in this order), all zero-padded on the time axis:
   ``audio`` [B, Ta, ...] (the acoustic encoder's ``featurize`` output, float32),
   ``audio_lengths`` [B] (int64), ``text`` [B, Tt, ...] (the text encoder's ``featurize`` output:
   int64 token ids or float32 frozen states), ``text_lengths`` [B] (int64);
 * outputs: ``probabilities`` [B, C] (softmax of the logits, classes in ``labels`` order) and, for
-  fused models whose head has unimodal branches (cross-attention, late), ``audio_probabilities`` and ``text_probabilities`` [B, C].
+  fused models whose head declares ``has_branches`` (cross-attention, late), ``audio_probabilities``
+  and ``text_probabilities`` [B, C].
 
 The frozen ``featurize`` part (log-mel, frozen Whisper states, tokenizer, frozen MiniLM states) is
 *not* exported: it stays in Python and is the documented preprocessing step, :func:`graph_inputs`
@@ -53,10 +55,9 @@ class ClassifierGraph(nn.Module):
         return ("probabilities", *(f"{name}_probabilities" for name in self.branches))
 
     def scores(self, batch: Batch) -> tuple[Tensor, ...]:
-        logits, _ = self.model(batch)                                       # [B, C]
-        outputs = [logits.float().softmax(dim=-1)]                          # [B, C]
-        branch_logits = self.model.head.branch_logits
-        outputs += [branch_logits[name].float().softmax(dim=-1) for name in self.branches]  # [B, C] each
+        out = self.model.run(batch)
+        outputs = [out.logits.float().softmax(dim=-1)]                      # [B, C]
+        outputs += [out.branches[name].float().softmax(dim=-1) for name in self.branches]  # [B, C] each
         return tuple(outputs)
 
 
@@ -116,11 +117,9 @@ def synthetic_inputs(model: EmotionModel, durations: Sequence[float], words: Seq
     return graph_inputs(model, wavs, texts)
 
 
-def classifier_graph(model: EmotionModel, example: dict[str, Tensor]) -> ClassifierGraph:
-    """The exportable wrapper of ``model`` (set to eval mode); ``example`` finds the head's branches."""
+def classifier_graph(model: EmotionModel) -> ClassifierGraph:
+    """The exportable wrapper of ``model`` (set to eval mode); a fused model whose head declares
+    ``has_branches`` also outputs both branches' probabilities."""
     model.eval()
-    probe = GRAPHS[model.config.mode](model, ())
-    with torch.no_grad():
-        probe(*(example[name] for name in probe.input_names))
-    present = model.head.branch_logits if model.config.mode == "fused" else {}
-    return GRAPHS[model.config.mode](model, tuple(b for b in BRANCHES if b in present)).eval()
+    branches = BRANCHES if model.config.mode == "fused" and model.head.has_branches else ()
+    return GRAPHS[model.config.mode](model, branches).eval()

@@ -1,22 +1,28 @@
 """The fusion-head contract.
 
-A head is built as ``Head(config, audio_dim, text_dim, num_classes)`` (a dim is ``None``
-when the model has no such modality) and called as::
+A head is built as ``Head(config, audio_dim, text_dim, num_classes, loss=None)`` (a dim is ``None``
+when the model has no such modality; ``loss`` a :class:`~fusion.components.LossConfig`, default
+uniform class weights and no label smoothing) and called as::
 
-    logits, loss = head(audio, text, targets=None)   # audio/text: Encoded | None
+    out = head(audio, text, targets=None)   # audio/text: Encoded | None -> HeadOutput
 
-* ``logits`` [B, C]; ``loss`` is ``None`` without targets, else the (class-weighted)
-  cross-entropy (plus any auxiliary losses the head defines).
+* ``out.logits`` [B, C]; ``out.loss`` is ``None`` without targets, else the (class-weighted)
+  cross-entropy (plus any auxiliary losses the head defines), from :meth:`FusionHead.loss`.
+* ``out.branches`` maps "audio"/"text" to unimodal logits [B, C] for heads that declare
+  ``has_branches`` (one classifier per modality); ``out.attention`` holds weights for inspection
+  (cross-attention, gated). Heads keep no per-call state: everything a call produced is in ``out``.
 * Missing modality at inference: ``audio`` or ``text`` may be ``None``. Each head
   documents its rule; the default is to substitute zeros for the missing pooled
   embedding. An *empty transcript* is not a missing modality: the text encoder encodes
   it (e.g. MiniLM's [CLS][SEP]) and the head sees it like any other input.
-* After a forward pass, ``head.branch_logits`` maps "audio"/"text" to unimodal logits
-  [B, C] where the head has unimodal branches, and ``head.attention`` holds attention
-  weights for inspection (cross-attention heads).
-* ``head.fit_held_out(logits, branch_logits, targets)``: an optional second stage fitted on
-  held-out (validation) predictions by the trainer after every epoch; a no-op unless the
-  head overrides it.
+* Loss settings are given at construction; :meth:`FusionHead.set_loss` is the one way to replace
+  them (the trainer does, with the class weights of its training labels).
+* Capabilities are declared as class attributes: ``fits_held_out`` (the trainer calls
+  :meth:`FusionHead.fit_held_out` after every epoch) and ``has_branches``.
+
+Heads written for the earlier contract (``forward`` returning ``(logits, loss)``, branches in a
+``branch_logits`` attribute) still run inside :class:`fusion.model.EmotionModel`, with a
+DeprecationWarning and no branches; see docs/plugin-guide.md.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from fusion.components import Encoded, masked_mean
+from fusion.components import Encoded, HeadOutput, HeldOutFit, LossConfig, masked_mean
 from fusion.pooling import AttentionPooling
 from fusion.errors import ConfigError
 
@@ -38,43 +44,64 @@ class FusionHead(nn.Module):
     Config: ClassVar[type]
     needs_audio: ClassVar[bool] = True  # the head is built for a model that has this modality
     needs_text: ClassVar[bool] = True
+    fits_held_out: ClassVar[bool] = False  # the trainer calls fit_held_out after every epoch
+    has_branches: ClassVar[bool] = False   # HeadOutput.branches holds each present modality's logits
 
-    def __init__(self, config, audio_dim: int | None, text_dim: int | None, num_classes: int):
+    def __init__(self, config, audio_dim: int | None, text_dim: int | None, num_classes: int, *,
+                 loss: LossConfig | None = None):
         super().__init__()
         if num_classes < 2:
             raise ConfigError(f"fusion head {self.name!r}: need at least 2 classes, got {num_classes}")
         if self.needs_audio and self.needs_text and (audio_dim is None or text_dim is None):
             raise ConfigError(f"fusion head {self.name!r} fuses two modalities; got audio_dim={audio_dim}, "
                               f"text_dim={text_dim}. Use mode 'audio' or 'text' for a single modality.")
+        if type(self).fit_held_out is not FusionHead.fit_held_out and not self.fits_held_out:
+            raise ConfigError(f"fusion head {self.name!r} ({type(self).__qualname__}) overrides fit_held_out but "
+                              "does not declare fits_held_out = True; since the explicit head protocol the "
+                              "trainer calls only declared held-out stages, and fit_held_out returns a "
+                              "fusion.components.HeldOutFit (see docs/plugin-guide.md)")
         self.config = config
         self.audio_dim, self.text_dim, self.num_classes = audio_dim, text_dim, num_classes
-        self.register_buffer("class_weights", torch.ones(num_classes), persistent=False)
-        self.label_smoothing = 0.0
-        self.branch_logits: dict[str, Tensor] = {}
-        self.attention: dict[str, Tensor] = {}
+        self.register_buffer("class_weights", torch.ones(num_classes), persistent=False)  # [C]
+        self.set_loss(loss if loss is not None else LossConfig())
 
-    def set_class_weights(self, weights: Tensor | None) -> None:
-        """weights [C] for the cross-entropy (None -> uniform)."""
-        w = torch.ones(self.num_classes) if weights is None else weights.detach().float().clone()
-        self.class_weights = w.to(self.class_weights.device)
+    def set_loss(self, loss: LossConfig) -> None:
+        """Replace the loss settings (label smoothing, class weights [C]; None weights -> uniform)."""
+        if loss.class_weights is not None and len(loss.class_weights) != self.num_classes:
+            raise ConfigError(f"fusion head {self.name!r}: {len(loss.class_weights)} class weights for "
+                              f"{self.num_classes} classes")
+        weights = torch.ones(self.num_classes) if loss.class_weights is None \
+            else torch.tensor(loss.class_weights, dtype=torch.float32)  # [C]
+        self.class_weights = weights.to(self.class_weights.device)
+        self.loss_config = loss
+
+    @property
+    def label_smoothing(self) -> float:
+        return self.loss_config.label_smoothing
+
+    @label_smoothing.setter
+    def label_smoothing(self, value: float) -> None:
+        raise AttributeError(f"fusion head {self.name!r}: label smoothing is set when the head is built "
+                             "(loss=LossConfig(label_smoothing=...)) or by head.set_loss(...), not by assignment")
 
     def loss(self, logits: Tensor, targets: Tensor) -> Tensor:
         """logits [B, C], targets [B] long -> scalar."""
         return F.cross_entropy(logits, targets, weight=self.class_weights,
-                               label_smoothing=self.label_smoothing)
+                               label_smoothing=self.loss_config.label_smoothing)
 
     def forward(self, audio: Encoded | None, text: Encoded | None,
-                targets: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+                targets: Tensor | None = None) -> HeadOutput:
         raise NotImplementedError
 
-    def fit_held_out(self, logits: Tensor, branch_logits: dict[str, Tensor], targets: Tensor) -> dict | None:
-        """Optional second stage, fitted by the trainer after every epoch (before early stopping
-        reads the validation UA) on the validation predictions (eval mode): ``logits`` [N, C],
-        ``branch_logits`` per modality [N, C], targets [N]. A head whose combination must not
-        be fitted on the training data (where its branches are over-confident) overrides this;
-        it returns what it fitted, or None. The default fits nothing. A returned ``"logits"``
-        [N, C] must be the held-out logits under the fitted values (what a forward pass would now
-        give): the trainer then scores validation from them instead of running that pass."""
+    def fit_held_out(self, logits: Tensor, branch_logits: dict[str, Tensor], targets: Tensor) -> HeldOutFit | None:
+        """Optional second stage of a head that declares ``fits_held_out = True``, fitted by the
+        trainer after every epoch (before early stopping reads the validation score) on the
+        validation predictions (eval mode): ``logits`` [N, C], ``branch_logits`` per modality [N, C]
+        (``HeadOutput.branches``), targets [N]. A head whose combination must not be fitted on the
+        training data (where its branches are over-confident) overrides this; it returns what it
+        fitted (with the held-out logits under the fitted values, when it can give them), or None.
+        The parameters it fits must not be trained by gradient descent (``requires_grad=False``):
+        the trainer carries them over to a refit run, which has no held-out data."""
         return None
 
     @staticmethod

@@ -22,7 +22,7 @@
   attended streams are pooled (masked) and an MLP whose output layer starts at zero maps them
   to a logit correction: training starts from the product of experts and only adds what the
   interaction of the two modalities explains. Padded steps are never attended to.
-* ``branch_logits`` holds both experts' logits; ``attention`` holds the last layer's
+* ``HeadOutput.branches`` holds both experts' logits; ``attention`` holds the last layer's
   head-averaged weights ``"audio_to_text"`` [B, Ta, Tt] and ``"text_to_audio"`` [B, Tt, Ta]
   (eval mode only; training uses the fused attention kernel). ``audio_stride > 1`` average-pools
   the audio stream (mask-aware) before the attention; memory is O(Ta·Tt).
@@ -40,7 +40,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from fusion.components import Encoded
+from fusion.components import Encoded, HeadOutput, HeldOutFit, LossConfig
 from fusion.errors import ConfigError
 
 from .base import POOLS, FusionHead, Pooling, Presence, check_config, mlp, projection
@@ -132,6 +132,8 @@ class CrossAttentionHead(FusionHead):
     """Scaled product of the audio and text experts + a zero-initialised cross-attention correction."""
 
     name: ClassVar[str] = "cross-attention"
+    fits_held_out: ClassVar[bool] = True  # the scales, with fit_scales (else fit_held_out fits nothing)
+    has_branches: ClassVar[bool] = True
 
     @dataclass(frozen=True)
     class Config:
@@ -154,8 +156,9 @@ class CrossAttentionHead(FusionHead):
         audio_stride: int = 1            # average-pool the audio stream over this many frames first (1 = off)
         modality_dropout: float = 0.0    # training only: fraction of samples with one modality removed
 
-    def __init__(self, config: Config, audio_dim: int | None, text_dim: int | None, num_classes: int):
-        super().__init__(config, audio_dim, text_dim, num_classes)
+    def __init__(self, config: Config, audio_dim: int | None, text_dim: int | None, num_classes: int, *,
+                 loss: LossConfig | None = None):
+        super().__init__(config, audio_dim, text_dim, num_classes, loss=loss)
         check_config(self.name, config, non_negative=("aux_weight",), fractions=("dropout", "branch_dropout",
                                                                                  "modality_dropout"),
                      positive=("d_model", "n_heads", "n_layers", "ff_mult", "hidden", "branch_hidden",
@@ -181,11 +184,11 @@ class CrossAttentionHead(FusionHead):
         """The current weights of the fused terms: "audio", "text" (experts), "correction"."""
         return dict(zip(TERMS, self.log_scales.detach().exp().tolist()))
 
-    def fit_held_out(self, logits: Tensor, branch_logits: dict[str, Tensor], targets: Tensor) -> dict | None:
+    def fit_held_out(self, logits: Tensor, branch_logits: dict[str, Tensor], targets: Tensor) -> HeldOutFit | None:
         """With ``fit_scales``: refit the scales of the experts (and of the correction) on held-out
         predictions (logits [N, C], branch logits [N, C] per modality, targets [N]) by the
-        class-weighted cross-entropy of the fused logits; returns the new scales and the held-out
-        logits under them ("logits" [N, C]: what a forward pass would now give, without one)."""
+        class-weighted cross-entropy of the fused logits; returns the new scales (``values["scales"]``)
+        and the held-out logits under them (``logits`` [N, C]: what a forward pass would now give)."""
         if not self.config.fit_scales or set(branch_logits) != set(MODALITIES) or not len(targets):
             return None
         scales = self.log_scales.detach().exp().to(logits.device)                  # [3]
@@ -198,35 +201,35 @@ class CrossAttentionHead(FusionHead):
             self.log_scales[:len(terms)] = fitted.to(self.log_scales.device)
             new_scales = self.log_scales.detach().exp().to(logits.device)[:len(terms)]  # [K]
             refitted = sum(s * term for s, term in zip(new_scales, terms))               # [N, C]
-        return {"scales": {k: round(v, 3) for k, v in self.scales.items()}, "logits": refitted}
+        return HeldOutFit({"scales": {k: round(v, 3) for k, v in self.scales.items()}}, refitted)
 
     def forward(self, audio: Encoded | None, text: Encoded | None,
-                targets: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+                targets: Tensor | None = None) -> HeadOutput:
         presence = Presence.of(audio, text, self.config.modality_dropout, self.training)
         inputs = {"audio": audio, "text": text}
         keep = {"audio": presence.audio, "text": presence.text}  # [B] bool each
-        self.branch_logits = {m: self.experts[m](x) for m, x in inputs.items() if x is not None}  # [B, C] each
+        branches = {m: self.experts[m](x) for m, x in inputs.items() if x is not None}  # [B, C] each
         scales = self.log_scales.exp()  # [3]
         logits = presence.ref.new_zeros(presence.batch, self.num_classes)  # [B, C]
         for index, m in enumerate(MODALITIES):
-            if m not in self.branch_logits:
+            if m not in branches:
                 continue
-            log_p = self.branch_logits[m].log_softmax(-1)                # [B, C]
+            log_p = branches[m].log_softmax(-1)                          # [B, C]
             if self.config.isolate_branches:
                 log_p = log_p.detach()
             log_p = log_p * keep[m].unsqueeze(-1).to(log_p.dtype)        # [B, C] removed modality -> 0
             logits = logits + scales[index] * log_p                      # [B, C]
-        self.attention = {}
+        attention: dict[str, Tensor] = {}
         if self.correction is not None and audio is not None and text is not None:
             if self.config.isolate_encoders:  # the encoders learn from the experts' losses only
                 audio, text = detached(audio), detached(text)
-            correction, self.attention = self.correction(audio, text, need_weights=not self.training)  # [B, C]
+            correction, attention = self.correction(audio, text, need_weights=not self.training)  # [B, C]
             both = (presence.audio & presence.text).unsqueeze(-1).to(correction.dtype)               # [B, 1]
             logits = logits + scales[2] * correction * both                                          # [B, C]
         if targets is None:
-            return logits, None
+            return HeadOutput(logits, None, branches, attention)
         loss = self.loss(logits, targets)
         if self.config.aux_weight > 0:
-            for branch in self.branch_logits.values():
+            for branch in branches.values():
                 loss = loss + self.config.aux_weight * self.loss(branch, targets)
-        return logits, loss
+        return HeadOutput(logits, loss, branches, attention)

@@ -3,7 +3,7 @@
     h_a = tanh(W_a a),  h_t = tanh(W_t t),  z = sigmoid(W_z [a; t]),  h = z * h_a + (1 - z) * h_t
 
 ``z`` is one gate per dimension and per sample; ``h`` goes to ``base.mlp``. After a forward
-pass ``head.attention["gate"]`` holds ``z`` [B, D] (1 = audio, 0 = text) for inspection.
+pass ``HeadOutput.attention["gate"]`` holds ``z`` [B, D] (1 = audio, 0 = text) for inspection.
 Missing-modality rule: the gate is forced to the present modality (z = 1 without text,
 z = 0 without audio), so the missing input has no influence; optional modality dropout
 trains the head on exactly that case.
@@ -17,7 +17,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from fusion.components import Encoded
+from fusion.components import Encoded, HeadOutput, LossConfig
 
 from .base import FusionHead, Presence, check_config, mlp, pooled_or_zeros, zero_removed
 
@@ -34,8 +34,9 @@ class GatedHead(FusionHead):
         dropout: float = 0.3           # dropout inside the MLP classifier
         modality_dropout: float = 0.0  # training only: fraction of samples with one modality removed
 
-    def __init__(self, config: Config, audio_dim: int | None, text_dim: int | None, num_classes: int):
-        super().__init__(config, audio_dim, text_dim, num_classes)
+    def __init__(self, config: Config, audio_dim: int | None, text_dim: int | None, num_classes: int, *,
+                 loss: LossConfig | None = None):
+        super().__init__(config, audio_dim, text_dim, num_classes, loss=loss)
         check_config(self.name, config, positive=("dim", "hidden"),
                      fractions=("dropout", "modality_dropout"))
         self.audio_norm, self.text_norm = nn.LayerNorm(audio_dim), nn.LayerNorm(text_dim)
@@ -45,7 +46,7 @@ class GatedHead(FusionHead):
         self.classifier = mlp(config.dim, config.hidden, num_classes, config.dropout)
 
     def forward(self, audio: Encoded | None, text: Encoded | None,
-                targets: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+                targets: Tensor | None = None) -> HeadOutput:
         presence = Presence.of(audio, text, self.config.modality_dropout, self.training)
         batch, ref = presence.batch, presence.ref
         a = self.audio_norm(pooled_or_zeros(audio, self.audio_dim, batch, ref))  # [B, Da]
@@ -59,7 +60,5 @@ class GatedHead(FusionHead):
         z = torch.where(presence.audio.unsqueeze(-1), z, torch.zeros_like(z))  # [B, D] no audio -> text
         fused = z * h_audio + (1 - z) * h_text        # [B, D]
         logits = self.classifier(fused)               # [B, C]
-        self.branch_logits = {}
-        self.attention = {"gate": z.detach()}
         loss = None if targets is None else self.loss(logits, targets)
-        return logits, loss
+        return HeadOutput(logits, loss, attention={"gate": z.detach()})

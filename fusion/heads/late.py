@@ -5,7 +5,7 @@
 with ``w_audio + w_text = 1``: fixed (``weighting="fixed"``, ``w_audio = audio_weight``) or
 learned (``weighting="learned"``, a softmax over two parameters initialised at
 ``audio_weight``). The loss is ``CE(fused) + aux_weight * (CE(audio) + CE(text))`` so each
-branch stays a good classifier on its own. ``branch_logits`` holds both branches' logits.
+branch stays a good classifier on its own. ``HeadOutput.branches`` holds both branches' logits.
 Missing-modality rule: the present branch alone (its log-softmax is the fused output).
 """
 
@@ -18,7 +18,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from fusion.components import Encoded
+from fusion.components import Encoded, HeadOutput, LossConfig
 from fusion.errors import ConfigError
 
 from .base import POOLS, FusionHead, check_config
@@ -31,6 +31,7 @@ class LateHead(FusionHead):
     """Weighted average of the unimodal classifiers' log-softmax outputs."""
 
     name: ClassVar[str] = "late"
+    has_branches: ClassVar[bool] = True
 
     @dataclass(frozen=True)
     class Config:
@@ -41,8 +42,9 @@ class LateHead(FusionHead):
         audio_weight: float = 0.5    # weight of the audio branch (text gets 1 - it); initial value if learned
         aux_weight: float = 0.5      # weight of each branch's own loss added to the fused loss
 
-    def __init__(self, config: Config, audio_dim: int | None, text_dim: int | None, num_classes: int):
-        super().__init__(config, audio_dim, text_dim, num_classes)
+    def __init__(self, config: Config, audio_dim: int | None, text_dim: int | None, num_classes: int, *,
+                 loss: LossConfig | None = None):
+        super().__init__(config, audio_dim, text_dim, num_classes, loss=loss)
         check_config(self.name, config, positive=("hidden",), non_negative=("aux_weight",),
                      fractions=("dropout",), choices={"pool": POOLS, "weighting": WEIGHTINGS})
         low = 0.0 if config.weighting == "fixed" else 1e-6  # learned weights start strictly inside (0, 1)
@@ -63,7 +65,7 @@ class LateHead(FusionHead):
         return self.weight_logits.softmax(dim=0)  # [2]
 
     def forward(self, audio: Encoded | None, text: Encoded | None,
-                targets: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+                targets: Tensor | None = None) -> HeadOutput:
         self.batch_size(audio, text)  # raises when both are missing
         branches: dict[str, Tensor] = {}
         if audio is not None:
@@ -77,11 +79,10 @@ class LateHead(FusionHead):
         else:
             (only,) = branches.values()
             logits = only.log_softmax(-1)                  # [B, C]
-        self.branch_logits, self.attention = branches, {}
         if targets is None:
-            return logits, None
+            return HeadOutput(logits, None, branches)
         loss = self.loss(logits, targets)
         if self.config.aux_weight > 0:
             for branch in branches.values():
                 loss = loss + self.config.aux_weight * self.loss(branch, targets)
-        return logits, loss
+        return HeadOutput(logits, loss, branches)

@@ -17,7 +17,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from fusion.components import Encoded
+from fusion.components import Encoded, HeadOutput, LossConfig
 
 from .base import FusionHead, Presence, check_config, mlp, project_pair, projection
 
@@ -40,8 +40,9 @@ class TensorHead(FusionHead):
         dropout: float = 0.3           # dropout inside the MLP classifier
         modality_dropout: float = 0.0  # training only: fraction of samples with one modality zeroed
 
-    def __init__(self, config: Config, audio_dim: int | None, text_dim: int | None, num_classes: int):
-        super().__init__(config, audio_dim, text_dim, num_classes)
+    def __init__(self, config: Config, audio_dim: int | None, text_dim: int | None, num_classes: int, *,
+                 loss: LossConfig | None = None):
+        super().__init__(config, audio_dim, text_dim, num_classes, loss=loss)
         check_config(self.name, config, positive=("proj_dim", "hidden"), non_negative=("rank",),
                      fractions=("dropout", "modality_dropout"))
         p1 = config.proj_dim + 1
@@ -67,11 +68,10 @@ class TensorHead(FusionHead):
         return (fa * ft).sum(dim=0) + self.fusion_bias            # [B, H]
 
     def forward(self, audio: Encoded | None, text: Encoded | None,
-                targets: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+                targets: Tensor | None = None) -> HeadOutput:
         presence = Presence.of(audio, text, self.config.modality_dropout, self.training)
         a, t = project_pair(audio, text, self.audio_proj, self.text_proj, self.config.proj_dim,
                             presence)  # [B, P], [B, P]
         logits = self.classifier(self.fuse(with_one(a), with_one(t)))  # [B, C]
-        self.branch_logits, self.attention = {}, {}
         loss = None if targets is None else self.loss(logits, targets)
-        return logits, loss
+        return HeadOutput(logits, loss)

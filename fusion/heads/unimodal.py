@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from fusion.components import Encoded, masked_mean
+from fusion.components import Encoded, HeadOutput, LossConfig, masked_mean
 from fusion.errors import ConfigError
 
 from .base import POOLS, FusionHead, Pooling, check_config, mlp
@@ -73,7 +73,7 @@ class UnimodalClassifier(nn.Module):
 
 
 class UnimodalHead(FusionHead):
-    """Classifier over one modality (it has no branches: ``branch_logits`` stays empty)."""
+    """Classifier over one modality (it has no branches: ``HeadOutput.branches`` is empty)."""
 
     name: ClassVar[str] = "unimodal"
     needs_audio: ClassVar[bool] = False
@@ -87,8 +87,9 @@ class UnimodalHead(FusionHead):
         dropout: float = 0.3     # dropout inside the MLP classifier
         norm: str = "layer"      # MLP input normalisation: "layer" (LayerNorm) | "batch" (per-dimension BatchNorm)
 
-    def __init__(self, config: Config, audio_dim: int | None, text_dim: int | None, num_classes: int):
-        super().__init__(config, audio_dim, text_dim, num_classes)
+    def __init__(self, config: Config, audio_dim: int | None, text_dim: int | None, num_classes: int, *,
+                 loss: LossConfig | None = None):
+        super().__init__(config, audio_dim, text_dim, num_classes, loss=loss)
         check_config(self.name, config, positive=("hidden",), fractions=("dropout",),
                      choices={"pool": UNIMODAL_POOLS, "norm": NORMS})
         if (audio_dim is None) == (text_dim is None):
@@ -101,7 +102,7 @@ class UnimodalHead(FusionHead):
                                          config.norm)
 
     def forward(self, audio: Encoded | None, text: Encoded | None,
-                targets: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+                targets: Tensor | None = None) -> HeadOutput:
         own, other = (audio, text) if self.modality == "audio" else (text, audio)
         other_name = "text" if self.modality == "audio" else "audio"
         if own is None:
@@ -111,6 +112,5 @@ class UnimodalHead(FusionHead):
             raise ConfigError(f"fusion head 'unimodal' was built for {self.modality} only but also got "
                               f"{other_name}; use a fusion head for two modalities")
         logits = self.branch(own)  # [B, C]
-        self.branch_logits, self.attention = {}, {}
         loss = None if targets is None else self.loss(logits, targets)
-        return logits, loss
+        return HeadOutput(logits, loss)

@@ -229,15 +229,4 @@ def _first_transcript(results: Sequence[Prediction | SegmentPrediction]) -> str 
     return next((r.transcript for r in results if r.transcript is not None), None)
 
 
-def load_models(model_dirs: Sequence[str | Path], **options: Any) -> Predictor | EnsemblePredictor:
-    """One directory -> a :class:`Predictor`; several -> an :class:`EnsemblePredictor` (``weights=``)."""
-    weights = options.pop("weights", None)
-    if not model_dirs:
-        raise ConfigError("fusion.load needs at least one model directory")
-    if len(model_dirs) == 1:
-        check_weights(weights, 1)  # validated, and meaningless for one model
-        return Predictor(model_dirs[0], **options)
-    return EnsemblePredictor(model_dirs, weights=weights, **options)
-
-
-__all__ = ["EnsemblePredictor", "check_weights", "load_models"]
+__all__ = ["EnsemblePredictor", "check_weights"]

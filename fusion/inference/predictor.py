@@ -28,10 +28,9 @@ from .. import audio as audio_io
 from ..cache import Cache
 from ..data import Utterance
 from ..errors import ConfigError, FusionError, UnknownComponentError
-from ..model import EmotionModel
+from ..model import EmotionModel, collate
 from ..plugins import component_failures
 from ..registry import make_config
-from ..training.trainer import collate
 from ..transcripts import transcribe_utterances, transcript_key
 from .inputs import PredictInput, as_input, one_input, unique_ids
 from .prediction import Prediction, Scores, SegmentPrediction, probabilities, summarize_segments
@@ -287,13 +286,13 @@ class Predictor:
         items = [{"audio": audio, "text": text, "label": 0} for audio, text in feats]  # label: unused target
         try:
             batch, _ = collate(items)       # padded [B, Ta, ...] / [B, Tt, ...] with lengths [B]
-            logits, _ = self.model(batch)   # [B, C]
+            out = self.model.run(batch)     # logits [B, C], branches [B, C] each
         except Exception as exc:  # noqa: BLE001
             return [f"model forward pass failed: {_reason(exc)}"] * len(feats)
-        probs = torch.softmax(logits.float(), dim=-1).numpy()                            # [B, C]
+        probs = torch.softmax(out.logits.float(), dim=-1).numpy()                        # [B, C]
         if self.mode == "fused":
             branch = {name: torch.softmax(b.float(), dim=-1).numpy()                      # [B, C] each
-                      for name, b in self.model.head.branch_logits.items()}
+                      for name, b in out.branches.items()}
         else:
             branch = {self.mode: probs}
         return [Scores(probabilities(self.labels, probs[i]),
@@ -372,17 +371,3 @@ def _rate_warnings(sr: int) -> list[str]:
         return [f"recorded at {sr} Hz (narrowband): upsampled to {SR} Hz, no content above "
                 f"{sr / 2000:g} kHz; accuracy may be lower than on {SR // 1000} kHz audio"]
     return []
-
-
-def load(*model_dirs: str | Path | Sequence[str | Path], **options: Any):
-    """``fusion.load(MODEL_DIR, transcriber=None, transcriber_config=None, config=None, vad=None)``
-    -> a :class:`Predictor`; several directories (``load(A, B)`` or ``load([A, B])``, optionally
-    ``weights=[...]``) -> an :class:`~.ensemble.EnsemblePredictor` averaging their probabilities."""
-    from .ensemble import load_models
-
-    if "model_dir" in options:  # load(model_dir=...) as before
-        model_dirs = (options.pop("model_dir"), *model_dirs)
-    dirs: list[str | Path] = []
-    for d in model_dirs:
-        dirs.extend(d if isinstance(d, (list, tuple)) else [d])
-    return load_models(dirs, **options)

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ..components import HeldOutFit, LossConfig
 from ..errors import ConfigError, TrainingError
-from ..heads.base import FusionHead
-from ..model import Batch, EmotionModel, pad_sequences
+from ..model import EmotionModel, batch_to, collate
 from ..registry import check_options
 from . import distributed
 from .metrics import classification_metrics
@@ -80,17 +80,6 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def collate(items: Sequence[dict]) -> tuple[Batch, torch.Tensor]:
-    """items -> (Batch of padded features, targets [B])."""
-    batch = Batch()
-    if items[0].get("audio") is not None:
-        batch.audio, batch.audio_lengths = pad_sequences([it["audio"] for it in items])  # [B, Ta, ...]
-    if items[0].get("text") is not None:
-        batch.text, batch.text_lengths = pad_sequences([it["text"] for it in items])     # [B, Tt, ...]
-    targets = torch.tensor([it["label"] for it in items], dtype=torch.long)              # [B]
-    return batch, targets
-
-
 def class_weights(labels: Sequence[int], num_classes: int) -> torch.Tensor:
     """Inverse-frequency weights [C], mean 1 over present classes (absent classes get 0)."""
     counts = torch.bincount(torch.tensor(list(labels), dtype=torch.long), minlength=num_classes).float()
@@ -98,10 +87,11 @@ def class_weights(labels: Sequence[int], num_classes: int) -> torch.Tensor:
     return w / w[counts > 0].mean()
 
 
-def batch_to(batch: Batch, device: torch.device) -> Batch:
-    """A copy of ``batch`` with every tensor on ``device``."""
-    return Batch(**{f.name: None if getattr(batch, f.name) is None else getattr(batch, f.name).to(device)
-                    for f in dataclasses.fields(batch)})
+def training_loss(cfg: TrainConfig, labels: Sequence[int], num_classes: int) -> LossConfig:
+    """The head's loss for training on ``labels``: the config's label smoothing and, with
+    ``balance="weights"``, inverse-frequency class weights (else uniform)."""
+    weights = class_weights(labels, num_classes) if cfg.balance == "weights" else None
+    return LossConfig(label_smoothing=cfg.label_smoothing, class_weights=weights)
 
 
 def _batches(n: int, cfg: TrainConfig, labels: Sequence[int], gen: torch.Generator,
@@ -158,6 +148,8 @@ def train(model: EmotionModel, train_items: Sequence[dict], val_items: Sequence[
     (the weights kept are those after that epoch; ``best_val_ua`` is still the selection run's; what
     the head's held-out stage fitted on validation is carried over, since no held-out data is left).
     ``amp``: torch.autocast dtype for the training steps (see fusion.training.device; None = float32).
+    Each run sets the head's loss from ``cfg`` and its training labels (:func:`training_loss`,
+    through ``model.set_loss``), replacing the one the model was built with.
     """
     if not train_items:
         raise TrainingError("the training split is empty")
@@ -183,37 +175,33 @@ def train(model: EmotionModel, train_items: Sequence[dict], val_items: Sequence[
     return result
 
 
-def _has_held_out_stage(model: EmotionModel) -> bool:
-    """Whether the model's head overrides :meth:`FusionHead.fit_held_out` (a second, held-out stage)."""
-    return type(model.head).fit_held_out is not FusionHead.fit_held_out
-
-
 def _held_out_fitted(model: EmotionModel) -> dict[str, torch.Tensor]:
     """The head's parameters that its held-out stage fits and gradient descent does not train
     (e.g. cross-attention's scales): copies, carried over from the selection run to the refit."""
-    if not _has_held_out_stage(model):
+    if not model.head.fits_held_out:
         return {}
     return {name: p.detach().clone() for name, p in model.head.named_parameters() if not p.requires_grad}
 
 
 @torch.no_grad()
-def fit_head_on_validation(model: EmotionModel, items: Sequence[dict], batch_size: int = 64) -> dict | None:
-    """``model.head.fit_held_out`` on the model's eval-mode predictions for ``items`` (every rank
-    predicts all of them, so all ranks fit the same values); returns what the head fitted.
+def fit_head_on_validation(model: EmotionModel, items: Sequence[dict], batch_size: int = 64) -> HeldOutFit | None:
+    """``model.head.fit_held_out`` (for a head that declares ``fits_held_out``) on the model's eval-mode
+    predictions for ``items`` (every rank predicts all of them, so all ranks fit the same values);
+    returns what the head fitted.
 
     Run after every epoch, before the validation metrics, so that early stopping selects the
     epoch (and keeps the weights) of the model as it is used: with its held-out stage fitted."""
-    if not _has_held_out_stage(model):
+    if not model.head.fits_held_out:
         return None
     model.eval()
     device = next(model.parameters()).device
     logits, branches, targets = [], {}, []
     for i in range(0, len(items), batch_size):
         batch, y = collate(items[i:i + batch_size])
-        out, _ = model(batch_to(batch, device))                    # [b, C]
-        logits.append(out.float())
+        out = model.run(batch_to(batch, device))
+        logits.append(out.logits.float())                          # [b, C]
         targets.append(y.to(device))                               # [b]
-        for name, branch in model.head.branch_logits.items():
+        for name, branch in out.branches.items():
             branches.setdefault(name, []).append(branch.float())  # [b, C]
     return model.head.fit_held_out(torch.cat(logits), {k: torch.cat(v) for k, v in branches.items()},
                                    torch.cat(targets))
@@ -226,9 +214,7 @@ def _fit(model: EmotionModel, net: torch.nn.Module, train_items: Sequence[dict],
     stopping and the best epoch's weights, else the last epoch's."""
     labels = list(model.labels)
     y_train = [it["label"] for it in train_items]
-    if cfg.balance == "weights":
-        model.head.set_class_weights(class_weights(y_train, len(labels)))
-    model.head.label_smoothing = cfg.label_smoothing
+    model.set_loss(training_loss(cfg, y_train, len(labels)))
     params = [p for p in model.parameters() if p.requires_grad]
     device = params[0].device
     ctx = distributed.current()
@@ -275,7 +261,7 @@ def _fit(model: EmotionModel, net: torch.nn.Module, train_items: Sequence[dict],
         row = {"epoch": epoch, "train_loss": total / max(seen, 1)}
         if val_items:
             fitted = fit_head_on_validation(model, val_items, cfg.batch_size * 2)  # the head's held-out stage
-            m = _evaluate(model, val_items, labels, cfg.batch_size * 2, (fitted or {}).get("logits"))
+            m = _evaluate(model, val_items, labels, cfg.batch_size * 2, None if fitted is None else fitted.logits)
             row.update({"val_loss": m["loss"], "val_ua": m["ua"], "val_wa": m["wa"],
                         f"val_{cfg.select}": m[cfg.select]})
             if distributed.agree(m[cfg.select] > best_score + 1e-6):  # rank 0 decides: all ranks stop together

@@ -1,5 +1,5 @@
 """examples/head_in_own_model.py: a fusion head inside the user's own nn.Module learns a task that
-needs both modalities, and exposes (logits, loss), branch_logits and attention weights."""
+needs both modalities, and exposes its HeadOutput: logits, loss, branches and attention weights."""
 
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ def test_cross_attention_learns_the_fused_task(example, capsys):
     assert logits.shape == (256, 4) and r["eval_loss"] is None  # no targets -> no loss
     assert r["accuracy"] > 0.6  # chance: 0.25
     # each unimodal branch only sees one modality, so it cannot solve every sample
-    assert set(r["branch_logits"]) == {"audio", "text"}
-    assert all(b.shape == (256, 4) for b in r["branch_logits"].values())
+    assert set(r["branches"]) == {"audio", "text"}
+    assert all(b.shape == (256, 4) for b in r["branches"].values())
     assert all(acc < r["accuracy"] for acc in r["branch_accuracy"].values())
 
     batch = r["batch"]
@@ -54,7 +54,7 @@ def test_every_head_fits_the_same_model(example, head):
     assert r["logits"].shape == (256, 4) and r["eval_loss"] is None
     assert sum(r["losses"][-10:]) < sum(r["losses"][:10])
     assert r["accuracy"] > 0.4
-    assert (set(r["branch_logits"]) == {"audio", "text"}) == (head == "late")
+    assert (set(r["branches"]) == {"audio", "text"}) == (head == "late")
 
 
 def test_the_model_uses_the_imported_head_class(example):
@@ -62,7 +62,8 @@ def test_the_model_uses_the_imported_head_class(example):
     assert isinstance(model.head, LateHead) and model.head.num_classes == 4
     assert example["HEADS"]["cross-attention"] is CrossAttentionHead
     batch, labels = example["synthetic_batch"](5, torch.Generator().manual_seed(1))
-    logits, loss = model(batch, labels)
+    out = model(batch, labels)
+    logits, loss = out.logits, out.loss
     assert logits.shape == (5, 4) and loss.ndim == 0
     loss.backward()
     assert model.audio.conv.weight.grad.abs().sum() > 0 and model.text.embedding.weight.grad.abs().sum() > 0

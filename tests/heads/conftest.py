@@ -70,7 +70,7 @@ def train_losses(head, audio, text, targets, steps: int = 40, lr: float = 3e-3) 
     head.train()
     losses = []
     for _ in range(steps):
-        _, loss = head(audio, text, targets)
+        loss = head(audio, text, targets).loss
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

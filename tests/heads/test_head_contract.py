@@ -6,8 +6,10 @@ import dataclasses
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 import fusion
+from fusion.components import HeadOutput, LossConfig
 from fusion.errors import ConfigError
 from fusion.heads import (ConcatHead, CrossAttentionHead, FusionHead, GatedHead, LateHead, TensorHead,
                           UnimodalHead)
@@ -71,9 +73,13 @@ def test_bad_values_and_missing_dims_are_config_errors(name, synth):
 def test_shapes_and_loss(name, config, synth):
     head = build(name, config, synth)
     audio, text = synth.pair(batch=3)
-    logits, loss = head(audio, text)
-    assert logits.shape == (3, synth.num_classes) and loss is None
-    logits, loss = head(audio, text, torch.tensor([0, 3, 1]))
+    out = head(audio, text)
+    logits, loss = out.logits, out.loss
+    assert isinstance(out, HeadOutput) and logits.shape == (3, synth.num_classes) and loss is None
+    assert set(out.branches) == ({"audio", "text"} if type(head).has_branches else set())
+    assert all(b.shape == (3, synth.num_classes) for b in out.branches.values())
+    out = head(audio, text, torch.tensor([0, 3, 1]))
+    logits, loss = out.logits, out.loss
     assert loss.ndim == 0 and torch.isfinite(loss)
     loss.backward()
     grads = [p.grad for p in head.parameters() if p.requires_grad]
@@ -86,7 +92,8 @@ def test_batch_of_one(name, config, synth):
     audio, text = synth.pair(batch=1, audio_steps=1, text_steps=1)
     for mode in (head.train, head.eval):
         mode()
-        logits, loss = head(audio, text, torch.tensor([2]))
+        out = head(audio, text, torch.tensor([2]))
+        logits, loss = out.logits, out.loss
         assert logits.shape == (1, synth.num_classes) and torch.isfinite(loss)
 
 
@@ -95,9 +102,9 @@ def test_padding_beyond_the_mask_is_ignored(name, config, synth):
     head = build(name, config, synth).eval()
     audio, text = synth.pair(batch=4)
     with torch.no_grad():
-        reference, _ = head(audio, text)
-        padded, _ = head(synth.with_garbage(audio, 5), synth.with_garbage(text, 3))
-        changed, _ = head(audio, synth.random(4, 7, synth.text_dim, seed=42))
+        reference = head(audio, text).logits
+        padded = head(synth.with_garbage(audio, 5), synth.with_garbage(text, 3)).logits
+        changed = head(audio, synth.random(4, 7, synth.text_dim, seed=42)).logits
     torch.testing.assert_close(padded, reference, atol=1e-5, rtol=0)
     assert not torch.allclose(changed, reference, atol=1e-4)  # the text does matter
 
@@ -109,7 +116,8 @@ def test_missing_modality_gives_finite_logits(name, config, synth):
     for mode in (head.train, head.eval):
         mode()
         for a, t in ((audio, None), (None, text)):
-            logits, loss = head(a, t, torch.tensor([0, 1, 2]))
+            out = head(a, t, torch.tensor([0, 1, 2]))
+            logits, loss = out.logits, out.loss
             assert logits.shape == (3, synth.num_classes)
             assert torch.isfinite(logits).all() and torch.isfinite(loss)
     with pytest.raises(ConfigError, match="both are None"):
@@ -127,22 +135,54 @@ def test_learns_a_task_that_needs_both_modalities(name, config, synth, train):
     assert losses[-1] < 0.5 * losses[0], losses
     head.eval()
     with torch.no_grad():
-        accuracy = (head(audio, text)[0].argmax(-1) == targets).float().mean()
+        accuracy = (head(audio, text).logits.argmax(-1) == targets).float().mean()
     assert accuracy > 0.9
 
 
 @pytest.mark.parametrize("name", FUSION_HEADS)
-def test_loss_uses_class_weights_and_label_smoothing_from_the_base(name, synth):
-    head = build(name, {}, synth).eval()
+def test_loss_settings_are_given_when_the_head_is_built(name, synth):
     audio, text = synth.pair(batch=3)
     targets = torch.tensor([0, 1, 1])
-    plain = head(audio, text, targets)[1]
-    head.set_class_weights(torch.tensor([5.0, 0.1, 1.0, 1.0]))
-    weighted = head(audio, text, targets)[1]
-    head.set_class_weights(None)
-    head.label_smoothing = 0.2
-    smoothed = head(audio, text, targets)[1]
-    assert not torch.isclose(weighted, plain) and not torch.isclose(smoothed, plain)
+    weights = LossConfig(class_weights=(5.0, 0.1, 1.0, 1.0))
+    smoothing = LossConfig(label_smoothing=0.2)
+    torch.manual_seed(0)
+    plain = build(name, {}, synth).eval()
+    losses = {}
+    for key, loss in (("weighted", weights), ("smoothed", smoothing)):
+        torch.manual_seed(0)  # the same initial weights as `plain`
+        losses[key] = build(name, {}, synth, loss=loss).eval()(audio, text, targets).loss
+    reference = plain(audio, text, targets).loss
+    assert not torch.isclose(losses["weighted"], reference) and not torch.isclose(losses["smoothed"], reference)
+    plain.set_loss(weights)  # the one way to replace them later (the trainer's)
+    assert plain.loss_config == weights
+    torch.testing.assert_close(plain.class_weights, torch.tensor([5.0, 0.1, 1.0, 1.0]))
+    torch.testing.assert_close(plain(audio, text, targets).loss, losses["weighted"])
+    plain.set_loss(smoothing)
+    torch.testing.assert_close(plain(audio, text, targets).loss, losses["smoothed"])
+    assert plain.label_smoothing == 0.2 and plain.class_weights.tolist() == [1.0] * 4
+    with pytest.raises(AttributeError, match="LossConfig"):
+        plain.label_smoothing = 0.1  # no setting from outside: it would be silently ignored otherwise
+
+
+@pytest.mark.parametrize("name", ["concat", "gated", "tensor"])
+def test_the_loss_is_the_configured_cross_entropy(name, synth):
+    loss = LossConfig(label_smoothing=0.1, class_weights=torch.tensor([2.0, 0.5, 1.0, 0.0]))
+    head = build(name, {}, synth, loss=loss).eval()
+    audio, text = synth.pair(batch=3)
+    targets = torch.tensor([0, 1, 3])
+    out = head(audio, text, targets)
+    expected = F.cross_entropy(out.logits, targets, weight=torch.tensor([2.0, 0.5, 1.0, 0.0]), label_smoothing=0.1)
+    torch.testing.assert_close(out.loss, expected)
+
+
+def test_bad_loss_settings_are_config_errors(synth):
+    with pytest.raises(ConfigError, match="label_smoothing"):
+        LossConfig(label_smoothing=1.5)
+    with pytest.raises(ConfigError, match="class_weights"):
+        LossConfig(class_weights=(1.0, -1.0))
+    with pytest.raises(ConfigError, match="3 class weights for 4 classes"):
+        build("concat", {}, synth, loss=LossConfig(class_weights=(1.0, 1.0, 1.0)))
+    assert LossConfig(class_weights=torch.tensor([1.0, 2.0])).class_weights == (1.0, 2.0)  # stored as a tuple
 
 
 @pytest.mark.parametrize(("name", "config"), VARIANTS, ids=IDS)
@@ -150,4 +190,4 @@ def test_state_dict_round_trip(name, config, synth):
     head, copy = build(name, config, synth).eval(), build(name, config, synth).eval()
     copy.load_state_dict(head.state_dict())
     audio, text = synth.pair()
-    torch.testing.assert_close(copy(audio, text)[0], head(audio, text)[0])
+    torch.testing.assert_close(copy(audio, text).logits, head(audio, text).logits)

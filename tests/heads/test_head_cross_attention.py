@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
 import torch
 import torch.nn.functional as F
 
+from fusion.components import HeldOutFit
 from fusion.errors import ConfigError
 from fusion.heads import CrossAttentionHead
 
@@ -21,8 +23,8 @@ def test_attention_weights_have_the_documented_shapes_and_rows_sum_to_one(synth)
     head = make(synth, n_layers=2).eval()
     audio, text = synth.pair(batch=3, audio_steps=12, text_steps=7)
     with torch.no_grad():
-        head(audio, text)
-    a2t, t2a = head.attention["audio_to_text"], head.attention["text_to_audio"]
+        attention = head(audio, text).attention
+    a2t, t2a = attention["audio_to_text"], attention["text_to_audio"]
     assert a2t.shape == (3, 12, 7) and t2a.shape == (3, 7, 12)
     torch.testing.assert_close(a2t.sum(-1), torch.ones(3, 12))
     torch.testing.assert_close(t2a.sum(-1), torch.ones(3, 7))
@@ -34,55 +36,54 @@ def test_attention_weights_have_the_documented_shapes_and_rows_sum_to_one(synth)
 
 def test_attention_is_not_materialised_in_training(synth):
     head = make(synth).train()
-    head(*synth.pair())
-    assert head.attention == {}
+    assert head(*synth.pair()).attention == {}
 
 
 def test_audio_stride_pools_frames_before_attention(synth):
     head = make(synth, audio_stride=4).eval()
     audio, text = synth.pair(batch=2, audio_steps=10, text_steps=5)
     with torch.no_grad():
-        head(audio, text)
-    assert head.attention["audio_to_text"].shape == (2, math.ceil(10 / 4), 5)
-    assert head.attention["text_to_audio"].shape == (2, 5, 3)
+        attention = head(audio, text).attention
+    assert attention["audio_to_text"].shape == (2, math.ceil(10 / 4), 5)
+    assert attention["text_to_audio"].shape == (2, 5, 3)
 
 
-def test_auxiliary_branches_fill_branch_logits_and_add_their_loss(synth):
+def test_auxiliary_branches_are_in_the_output_and_add_their_loss(synth):
     head = make(synth, aux_weight=0.5, dropout=0.0).eval()
     audio, text = synth.pair(batch=3)
     targets = torch.tensor([1, 0, 3])
-    logits, loss = head(audio, text, targets)
-    assert set(head.branch_logits) == {"audio", "text"}
-    expected = F.cross_entropy(logits, targets) + 0.5 * sum(
-        F.cross_entropy(b, targets) for b in head.branch_logits.values())
-    torch.testing.assert_close(loss, expected)
-    head(audio, None)
-    assert set(head.branch_logits) == {"audio"} and head.attention == {}
+    out = head(audio, text, targets)
+    assert set(out.branches) == {"audio", "text"} and CrossAttentionHead.has_branches
+    expected = F.cross_entropy(out.logits, targets) + 0.5 * sum(
+        F.cross_entropy(b, targets) for b in out.branches.values())
+    torch.testing.assert_close(out.loss, expected)
+    audio_only = head(audio, None)
+    assert set(audio_only.branches) == {"audio"} and audio_only.attention == {}
 
 
 def test_aux_weight_zero_leaves_only_the_fused_loss(synth):
     head = make(synth, aux_weight=0.0, isolate_branches=False).eval()
     audio, text = synth.pair()
     targets = torch.tensor([0, 1, 2])
-    logits, loss = head(audio, text, targets)
-    assert set(head.branch_logits) == {"audio", "text"}  # the experts are the fusion itself
-    torch.testing.assert_close(loss, F.cross_entropy(logits, targets))
+    out = head(audio, text, targets)
+    assert set(out.branches) == {"audio", "text"}  # the experts are the fusion itself
+    torch.testing.assert_close(out.loss, F.cross_entropy(out.logits, targets))
 
 
-def product_of(head, audio, text):
+def product_of(head, branches):
     scales = head.log_scales.exp()
-    return (scales[0] * head.branch_logits["audio"].log_softmax(-1)
-            + scales[1] * head.branch_logits["text"].log_softmax(-1))
+    return (scales[0] * branches["audio"].log_softmax(-1)
+            + scales[1] * branches["text"].log_softmax(-1))
 
 
 def test_untrained_head_is_the_plain_product_of_the_experts(synth):
     head = make(synth).eval()
     audio, text = synth.pair(batch=4)
     with torch.no_grad():
-        logits, _ = head(audio, text)
+        out = head(audio, text)
     assert head.scales == {"audio": 1.0, "text": 1.0, "correction": 1.0}
-    torch.testing.assert_close(logits, head.branch_logits["audio"].log_softmax(-1)
-                               + head.branch_logits["text"].log_softmax(-1))
+    torch.testing.assert_close(out.logits, out.branches["audio"].log_softmax(-1)
+                               + out.branches["text"].log_softmax(-1))
 
 
 def test_correction_is_added_to_the_scaled_product(synth, train):
@@ -91,23 +92,23 @@ def test_correction_is_added_to_the_scaled_product(synth, train):
     train(head, audio, text, 2 * audio_bit + text_bit, steps=5)
     head.eval()
     with torch.no_grad():
-        logits, _ = head(audio, text)
-        product = product_of(head, audio, text)
+        out = head(audio, text)
+        product = product_of(head, out.branches)
         correction, _ = head.correction(audio, text, need_weights=False)
     assert correction.abs().max() > 0  # training moved it away from zero
-    torch.testing.assert_close(logits, product + head.log_scales[2].exp() * correction)
+    torch.testing.assert_close(out.logits, product + head.log_scales[2].exp() * correction)
     plain = make(synth, correction=False).eval()
     with torch.no_grad():
-        logits, _ = plain(audio, text)
-    assert plain.correction is None and plain.attention == {}
-    torch.testing.assert_close(logits, product_of(plain, audio, text))
+        out = plain(audio, text)
+    assert plain.correction is None and out.attention == {}
+    torch.testing.assert_close(out.logits, product_of(plain, out.branches))
 
 
 @pytest.mark.parametrize("isolate", [True, False])
 def test_isolated_experts_get_no_gradient_from_the_fused_loss(synth, isolate):
     head = make(synth, isolate_branches=isolate, learn_scales=True)
     audio, text = synth.pair(batch=4)
-    logits, _ = head(audio, text)
+    logits = head(audio, text).logits
     F.cross_entropy(logits, torch.tensor([0, 1, 2, 3])).backward()  # the fused loss alone
     expert_grads = [p.grad for p in head.experts.parameters()]
     reached = any(g is not None and g.abs().sum() > 0 for g in expert_grads)
@@ -123,7 +124,7 @@ def test_isolated_encoders_get_no_gradient_from_the_fused_loss(synth, isolate):
     audio.seq.requires_grad_(True)
     with torch.no_grad():  # a non-zero correction, so that it has a gradient path at all
         head.correction.out[-1].weight.normal_()
-    logits, _ = head(audio, text)
+    logits = head(audio, text).logits
     F.cross_entropy(logits, torch.tensor([0, 1, 2, 3])).backward()  # the fused loss alone
     reached = audio.seq.grad is not None and audio.seq.grad.abs().sum() > 0
     assert reached is not isolate
@@ -137,7 +138,8 @@ def test_fit_held_out_trusts_the_informative_expert(synth):
     noise = 3.0 * torch.randn(200, synth.num_classes, generator=gen)  # confident and wrong
     fused = informative.log_softmax(-1) + noise.log_softmax(-1)
     fitted = head.fit_held_out(fused, {"audio": informative, "text": noise}, targets)
-    assert fitted["scales"] == pytest.approx(head.scales, abs=1e-3)
+    assert isinstance(fitted, HeldOutFit) and CrossAttentionHead.fits_held_out
+    assert fitted.values["scales"] == pytest.approx(head.scales, abs=1e-3)
     assert head.scales["audio"] > 1.0 > head.scales["text"] and head.scales["correction"] == 1.0
     assert make(synth, fit_scales=False).fit_held_out(fused, {"audio": informative, "text": noise},
                                                       targets) is None
@@ -162,11 +164,11 @@ def test_fit_held_out_returns_the_logits_a_forward_pass_gives_with_the_new_scale
     audio, text = synth.pair(batch=6)
     targets = torch.tensor([0, 1, 2, 3, 0, 1])
     with torch.no_grad():
-        before, _ = head(audio, text)                                                    # [6, C]
-        fitted = head.fit_held_out(before, dict(head.branch_logits), targets)
-        after, _ = head(audio, text)                                                     # [6, C]
-    assert not torch.allclose(before, after, atol=1e-3)  # the scales moved
-    torch.testing.assert_close(fitted["logits"], after, atol=1e-5, rtol=1e-5)
+        before = head(audio, text)
+        fitted = head.fit_held_out(before.logits, before.branches, targets)
+        after = head(audio, text).logits                                                     # [6, C]
+    assert not torch.allclose(before.logits, after, atol=1e-3)  # the scales moved
+    torch.testing.assert_close(fitted.logits, after, atol=1e-5, rtol=1e-5)
 
 
 def test_missing_modality_is_the_present_expert_alone(synth):
@@ -174,19 +176,21 @@ def test_missing_modality_is_the_present_expert_alone(synth):
     audio, text = synth.pair(batch=3)
     with torch.no_grad():
         head.log_scales.copy_(torch.tensor([0.5, -0.5, 0.0]))
-        only_audio, _ = head(audio, None)
-        torch.testing.assert_close(only_audio, head.log_scales[0].exp()
-                                   * head.branch_logits["audio"].log_softmax(-1))
-        only_text, _ = head(None, text)
-        torch.testing.assert_close(only_text, head.log_scales[1].exp() * head.branch_logits["text"].log_softmax(-1))
+        only_audio = head(audio, None)
+        torch.testing.assert_close(only_audio.logits, head.log_scales[0].exp()
+                                   * only_audio.branches["audio"].log_softmax(-1))
+        only_text = head(None, text)
+        torch.testing.assert_close(only_text.logits, head.log_scales[1].exp()
+                                   * only_text.branches["text"].log_softmax(-1))
 
 
 def test_modality_dropout_removes_one_expert_per_dropped_sample(synth):
     torch.manual_seed(0)
     head = make(synth, modality_dropout=0.9999, correction=False, dropout=0.0, branch_dropout=0.0).train()
     audio, text = synth.pair(batch=64)
-    logits, _ = head(audio, text)
-    single = [head.branch_logits[m].log_softmax(-1) for m in ("audio", "text")]  # [B, C] each
+    out = head(audio, text)
+    logits = out.logits
+    single = [out.branches[m].log_softmax(-1) for m in ("audio", "text")]  # [B, C] each
     one_expert = torch.isclose(logits, single[0]).all(-1) | torch.isclose(logits, single[1]).all(-1)  # [B]
     assert one_expert.all() and not torch.isclose(logits, single[0]).all(-1).all()
 
@@ -196,9 +200,9 @@ def test_missing_modality_ignores_everything_about_the_other(synth):
     audio, text = synth.pair(batch=3)
     other_audio, _ = synth.pair(batch=3, seed=7)
     with torch.no_grad():
-        only_text, _ = head(None, text)
-        full, _ = head(audio, text)
-        full_other, _ = head(other_audio, text)
+        only_text = head(None, text).logits
+        full = head(audio, text).logits
+        full_other = head(other_audio, text).logits
     assert torch.isfinite(only_text).all()
     assert not torch.allclose(full, full_other)  # audio matters when present
 
@@ -208,9 +212,9 @@ def test_long_audio_runs_with_1500_frames(synth):
     audio = synth.random(2, 1500, synth.audio_dim, seed=3)
     text = synth.random(2, 40, synth.text_dim, seed=4)
     with torch.no_grad():
-        logits, _ = head(audio, text)
-    assert logits.shape == (2, synth.num_classes) and torch.isfinite(logits).all()
-    assert head.attention["text_to_audio"].shape == (2, 40, 1500)
+        out = head(audio, text)
+    assert out.logits.shape == (2, synth.num_classes) and torch.isfinite(out.logits).all()
+    assert out.attention["text_to_audio"].shape == (2, 40, 1500)
 
 
 @pytest.mark.parametrize(("config", "message"), [
@@ -275,7 +279,7 @@ def test_validation_scored_from_the_refitted_logits_matches_a_second_forward_pas
         if drop_logits:  # as a head that returns no logits: the trainer runs the second pass
             fit = model.head.fit_held_out
             monkeypatch.setattr(model.head, "fit_held_out",
-                                lambda *a: {k: v for k, v in (fit(*a) or {}).items() if k != "logits"})
+                                lambda *a: dataclasses.replace(fit(*a), logits=None))
         passes = []
         monkeypatch.setattr(trainer, "_evaluate", lambda *a: passes.append(a[-1] is None) or evaluate(*a))
         result = trainer.train(model, fused_items(48, 0), fused_items(24, 1),

@@ -17,10 +17,11 @@ def make(synth, **config) -> LateHead:
 def test_fixed_weights_average_the_branch_log_probabilities(synth):
     head = make(synth, weighting="fixed", audio_weight=0.7)
     audio, text = synth.pair()
-    logits, _ = head(audio, text)
-    branches = head.branch_logits
+    out = head(audio, text)
+    branches = out.branches
     expected = 0.7 * branches["audio"].log_softmax(-1) + 0.3 * branches["text"].log_softmax(-1)
-    torch.testing.assert_close(logits, expected)
+    torch.testing.assert_close(out.logits, expected)
+    assert LateHead.has_branches
     assert not head.weight_logits.requires_grad
 
 
@@ -28,17 +29,17 @@ def test_loss_adds_weighted_branch_losses(synth):
     head = make(synth, aux_weight=0.25)
     audio, text = synth.pair()
     targets = torch.tensor([3, 0, 1])
-    logits, loss = head(audio, text, targets)
-    expected = F.cross_entropy(logits, targets) + 0.25 * (
-        F.cross_entropy(head.branch_logits["audio"], targets)
-        + F.cross_entropy(head.branch_logits["text"], targets))
-    torch.testing.assert_close(loss, expected)
+    out = head(audio, text, targets)
+    expected = F.cross_entropy(out.logits, targets) + 0.25 * (
+        F.cross_entropy(out.branches["audio"], targets)
+        + F.cross_entropy(out.branches["text"], targets))
+    torch.testing.assert_close(out.loss, expected)
 
 
 def test_learned_weights_receive_gradients_and_start_at_audio_weight(synth):
     head = make(synth, audio_weight=0.8)
     torch.testing.assert_close(head.fusion_weights, torch.tensor([0.8, 0.2]))
-    _, loss = head(*synth.pair(), torch.tensor([0, 1, 2]))
+    loss = head(*synth.pair(), torch.tensor([0, 1, 2])).loss
     loss.backward()
     assert head.weight_logits.grad is not None and head.weight_logits.grad.abs().sum() > 0
 
@@ -46,9 +47,9 @@ def test_learned_weights_receive_gradients_and_start_at_audio_weight(synth):
 def test_missing_modality_uses_the_present_branch_alone(synth):
     head = make(synth)
     audio, text = synth.pair()
-    logits, _ = head(None, text)
-    assert set(head.branch_logits) == {"text"}
-    torch.testing.assert_close(logits, head.branch_logits["text"].log_softmax(-1))
+    out = head(None, text)
+    assert set(out.branches) == {"text"}
+    torch.testing.assert_close(out.logits, out.branches["text"].log_softmax(-1))
 
 
 @pytest.mark.parametrize("config", [{"audio_weight": 1.5}, {"audio_weight": 0.0},
@@ -61,5 +62,5 @@ def test_invalid_configs(synth, config):
 def test_fixed_weight_may_be_an_endpoint(synth):
     head = make(synth, weighting="fixed", audio_weight=1.0)
     audio, text = synth.pair()
-    logits, _ = head(audio, text)
-    torch.testing.assert_close(logits, head.branch_logits["audio"].log_softmax(-1))
+    out = head(audio, text)
+    torch.testing.assert_close(out.logits, out.branches["audio"].log_softmax(-1))

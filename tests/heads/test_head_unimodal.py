@@ -28,13 +28,15 @@ def test_shapes_masks_and_batch_of_one(synth, modality, pool):
     audio, text = synth.pair(batch=3)
     x = audio if modality == "audio" else text
     args = (x, None) if modality == "audio" else (None, x)
-    logits, loss = head(*args)
-    assert logits.shape == (3, synth.num_classes) and loss is None and head.branch_logits == {}
+    out = head(*args)
+    logits, loss = out.logits, out.loss
+    assert logits.shape == (3, synth.num_classes) and loss is None and out.branches == {}
     garbage = synth.with_garbage(x, 4)
-    padded, _ = head(*((garbage, None) if modality == "audio" else (None, garbage)))
+    padded = head(*((garbage, None) if modality == "audio" else (None, garbage))).logits
     torch.testing.assert_close(padded, logits, atol=1e-5, rtol=0)
     one = Encoded(x.seq[:1], x.mask[:1], x.pooled[:1])
-    logits, loss = head(*((one, None) if modality == "audio" else (None, one)), torch.tensor([1]))
+    out = head(*((one, None) if modality == "audio" else (None, one)), torch.tensor([1]))
+    logits, loss = out.logits, out.loss
     assert logits.shape == (1, synth.num_classes) and torch.isfinite(loss)
 
 
@@ -43,7 +45,7 @@ def test_encoder_pooling_uses_pooled_and_the_others_use_seq(synth):
     other_pooled = Encoded(audio.seq, audio.mask, torch.randn_like(audio.pooled))
     for pool, pooled_matters in (("encoder", True), ("attention", False), ("mean", False), ("stats", False)):
         head = make(synth, pool=pool)
-        same = torch.allclose(head(audio, None)[0], head(other_pooled, None)[0])
+        same = torch.allclose(head(audio, None).logits, head(other_pooled, None).logits)
         assert same is not pooled_matters, pool
 
 
@@ -101,7 +103,8 @@ def test_batch_norm_standardises_each_dimension_and_accepts_a_batch_of_one(synth
     torch.testing.assert_close(inner["out"].mean(0), torch.zeros(synth.audio_dim), atol=1e-4, rtol=0)
     running = norm.running_mean.clone()
     one = Encoded(audio.seq[:1], audio.mask[:1], audio.pooled[:1])
-    logits, loss = head(one, None, torch.tensor([0]))     # training batch of one: running stats unchanged
+    out = head(one, None, torch.tensor([0]))     # training batch of one: running stats unchanged
+    logits, loss = out.logits, out.loss
     assert logits.shape == (1, synth.num_classes) and torch.isfinite(loss)
     assert torch.equal(norm.running_mean, running)
     with pytest.raises(ConfigError, match="unknown norm 'group'.*layer, batch"):

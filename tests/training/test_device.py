@@ -10,9 +10,8 @@ import torch
 
 from fusion.errors import ConfigError
 from fusion.experiment import ExperimentConfig
-from fusion.model import Batch
 from fusion.training.device import autocast_dtype, resolve_runtime, select_device, set_threads
-from fusion.training.trainer import TrainConfig, batch_to, seed_everything, train
+from fusion.training.trainer import TrainConfig, seed_everything, train
 from tests.training.test_trainer import _items, _model
 
 NO_GPU = not torch.cuda.is_available()
@@ -56,21 +55,13 @@ def test_threads(monkeypatch):
         set_threads(0)
 
 
-def test_batch_to_moves_every_tensor_and_keeps_absent_modalities():
-    batch = Batch(audio=torch.zeros(2, 3, 4), audio_lengths=torch.tensor([3, 2]))
-    moved = batch_to(batch, torch.device("meta"))
-    assert moved.audio.device.type == "meta" and moved.audio_lengths.device.type == "meta"
-    assert moved.text is None and moved.text_lengths is None
-    assert batch.audio.device.type == "cpu"  # the original is untouched
-
-
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
 def test_training_steps_run_under_autocast(fake_plugins, dtype):
     """The autocast + GradScaler path (exercised on the CPU, where torch supports both dtypes)."""
     seed_everything(0)
     model = _model()
     seen = set()
-    model.head.register_forward_hook(lambda mod, args, out: seen.add(out[0].dtype) if mod.training else None)
+    model.head.register_forward_hook(lambda mod, args, out: seen.add(out.logits.dtype) if mod.training else None)
     result = train(model, _items(64), _items(32, seed=1), TrainConfig(epochs=6, batch_size=16, lr=3e-3),
                    amp=dtype)
     assert seen == {dtype}                      # logits of the training steps were computed in low precision

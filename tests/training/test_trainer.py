@@ -5,7 +5,7 @@ import torch
 
 from fusion.errors import TrainingError
 from fusion.model import EmotionModel, ModelConfig
-from fusion.training.trainer import TrainConfig, class_weights, collate, predict_proba, seed_everything, train
+from fusion.training.trainer import TrainConfig, class_weights, predict_proba, seed_everything, train
 
 
 def _items(n=64, seed=0):
@@ -22,14 +22,6 @@ def _items(n=64, seed=0):
 def _model():
     return EmotionModel(ModelConfig(mode="audio", labels=("neg", "pos"), acoustic_encoder="fake-frames",
                                     head="unimodal"))
-
-
-def test_collate_pads_and_keeps_lengths():
-    batch, y = collate(_items(4))
-    assert batch.audio.shape[0] == 4 and batch.text is None
-    assert batch.audio_lengths.tolist() == [5, 6, 7, 8]
-    assert torch.all(batch.audio[0, 5:] == 0)
-    assert y.tolist() == [0, 1, 0, 1]
 
 
 def test_class_weights_balance_the_loss():
@@ -188,3 +180,65 @@ def test_unknown_select_lists_the_choices():
 
     with pytest.raises(ConfigError, match="select 'loss'.*ua, weighted_f1, macro_f1"):
         TrainConfig(select="loss")
+
+
+def test_the_head_loss_comes_from_the_train_config_and_the_training_labels(fake_plugins):
+    from fusion.components import LossConfig
+    from fusion.training.trainer import training_loss
+
+    labels = [0, 0, 0, 1]
+    loss = training_loss(TrainConfig(label_smoothing=0.1), labels, 2)
+    assert loss == LossConfig(label_smoothing=0.1, class_weights=class_weights(labels, 2))
+    assert training_loss(TrainConfig(balance="none"), labels, 2) == LossConfig()
+    assert training_loss(TrainConfig(balance="sampler"), labels, 2).class_weights is None
+    model = EmotionModel(ModelConfig(mode="audio", labels=("neg", "pos"), acoustic_encoder="fake-frames"),
+                         loss=LossConfig(label_smoothing=0.3))
+    items = _items(12)[:7]  # 4 neg, 3 pos
+    train(model, items, [], TrainConfig(epochs=1, batch_size=4, label_smoothing=0.05))
+    assert model.head.loss_config == training_loss(TrainConfig(label_smoothing=0.05), [it["label"] for it in items], 2)
+
+
+def _recording_head_plugin(calls: list, declared: bool):
+    """A plugin with head "recording": the unimodal head with a held-out stage that records its calls."""
+    from typing import ClassVar
+
+    from fusion import hookimpl
+    from fusion.components import HeldOutFit
+    from fusion.heads import UnimodalHead
+
+    class RecordingHead(UnimodalHead):
+        name: ClassVar[str] = "recording"
+        fits_held_out: ClassVar[bool] = declared
+
+        def fit_held_out(self, logits, branch_logits, targets):
+            calls.append((logits.shape, dict(branch_logits), targets.tolist()))
+            return HeldOutFit({"calls": len(calls)})  # no logits: the trainer runs the forward pass
+
+    class Plugin:
+        @hookimpl
+        def register_fusion_heads(self, register):
+            register("recording", RecordingHead)
+
+    return Plugin()
+
+
+@pytest.mark.parametrize("declared", [True, False])
+def test_the_trainer_runs_a_held_out_stage_only_when_the_head_declares_it(fake_plugins, declared):
+    from fusion.errors import ConfigError
+    from fusion.plugins import register_plugin, unregister_plugin
+
+    calls: list = []
+    name = register_plugin(_recording_head_plugin(calls, declared), name="recording-head")
+    try:
+        config = ModelConfig(mode="audio", labels=("neg", "pos"), acoustic_encoder="fake-frames", head="recording")
+        if not declared:  # overriding fit_held_out without declaring it is an error, not a silent no-op
+            with pytest.raises(ConfigError, match="fits_held_out = True"):
+                EmotionModel(config)
+            return
+        seed_everything(0)
+        result = train(EmotionModel(config), _items(16), _items(6, seed=1), TrainConfig(epochs=2, batch_size=8))
+    finally:
+        unregister_plugin(name)
+    assert len(calls) == len(result.curve) == 2
+    shape, branches, targets = calls[0]
+    assert shape == (6, 2) and branches == {} and targets == [0, 1, 0, 1, 0, 1]
