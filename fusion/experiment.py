@@ -106,6 +106,14 @@ class ExperimentConfig:
             head_config=dict(self.head_config if fused else self.unimodal_config),
         )
 
+    def train_config(self, seed: int | None = None) -> TrainConfig:
+        """``train`` with ``seed`` (default: its own) and the selection metric resolved: ``train.select``,
+        else the metric the dataset recipe declares (MELD: weighted-F1), else UA."""
+        from .recipes import dataset_metric
+
+        return dataclasses.replace(self.train, seed=self.train.seed if seed is None else seed,
+                                   select=self.train.select or dataset_metric(self.dataset))
+
     # ------------------------------------------------------------------ (de)serialisation
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)

@@ -59,3 +59,11 @@ def dataset_protocol(name: str) -> str:
     from .plugins import get_component
 
     return get_component("dataset", name).meta.get("protocol", "speaker")
+
+
+def dataset_metric(name: str) -> str:
+    """The headline metric a dataset recipe declares (its papers' convention; "ua" if none): model
+    selection uses it unless ``train.select`` says otherwise, and reports name it."""
+    from .plugins import get_component
+
+    return get_component("dataset", name).meta.get("metric", "ua")

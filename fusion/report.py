@@ -10,6 +10,9 @@ MODE_NAMES = {"audio": "audio-only", "text": "text-only", "fused": "fused", "pro
               "text-probe": "linear probe (text)"}
 
 
+METRIC_NAMES = {"ua": "UA", "wa": "WA", "macro_f1": "macro-F1", "weighted_f1": "weighted-F1"}
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.1f}"
 
@@ -38,8 +41,10 @@ def write_report(results: dict, out_dir: str | Path) -> Path:
               f"({len(results.get('folds', []))} folds; no {results.get('protocol')} in both train and test), "
               f"seeds {cfg.get('seeds')}. Validation speakers are carved from the training speakers "
               "(early stopping / model selection); each test fold is touched once.", ""]
+    metric = results.get("metric", "ua")
     lines += ["Metrics in % (mean ± std over folds). UA = unweighted average recall (balanced accuracy), "
-              "WA = accuracy.", "", comparison_table(results), ""]
+              f"WA = accuracy. This corpus' headline metric, which also selects each model's epoch on "
+              f"validation: **{METRIC_NAMES.get(metric, metric)}**.", "", comparison_table(results), ""]
     if results.get("comparisons"):
         lines += ["## Fused vs unimodal (paired bootstrap over test utterances, UA difference)", "",
                   "| comparison | ΔUA (points) | 95% CI | P(Δ ≤ 0) |", "|---|---|---|---|"]

@@ -169,7 +169,9 @@ def train(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head, 
     keep_freed_memory()  # training allocates the same large batches every step (glibc only)
     metrics = train_model_dir(cfg, out_dir, progress=_progress(), log=_log)
     if launched_context().is_main:
-        click.echo(f"saved {out_dir} (validation UA {100 * metrics['val']['ua']:.1f}%)"
+        select = metrics["select"]
+        extra = f", {select.replace('_', '-')} {100 * metrics['val'][select]:.1f}%" if select != "ua" else ""
+        click.echo(f"saved {out_dir} (validation UA {100 * metrics['val']['ua']:.1f}%{extra})"
                    if metrics.get("val") else f"saved {out_dir}")
 
 

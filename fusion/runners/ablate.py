@@ -122,7 +122,8 @@ def run_ablation(cfg: ExperimentConfig, out_dir: str | Path, *,
     records = [r for r in load_run_records(runs_dir) if r.seed in cfg.seeds]
     results = aggregate(records, cfg.modes, labels, folds)
     results.update(
-        dataset=cfg.dataset, protocol=protocol, config=cfg.to_dict(), versions=versions(),
+        dataset=cfg.dataset, protocol=protocol, metric=cfg.train_config().metric, config=cfg.to_dict(),
+        versions=versions(),
         components=component_versions(cfg), manifest_hash=manifest_hash(utts), n_utterances=len(utts),
         excluded=inputs.excluded, cache=inputs.stats, wall_time_s=round(time.perf_counter() - start, 2),
         folds=[{"fold": f.index, "test": list(f.test_groups)} for f in folds],

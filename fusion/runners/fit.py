@@ -88,7 +88,7 @@ def fit_and_score(cfg: ExperimentConfig, inputs: Inputs, mode: str, train_idx: S
     train_items = inputs.train_items(train_idx, mode)  # + augmented copies of the training clips
     seed_everything(seed)
     model = EmotionModel(cfg.model_config(mode, inputs.labels)).to(runtime.device)
-    tcfg = dataclasses.replace(cfg.train, seed=seed)
+    tcfg = cfg.train_config(seed)  # the seed, and the selection metric resolved (train.select or the corpus')
     train_kwargs = {"on_epoch": on_epoch} if on_epoch is not None else {}
     result = train(model, train_items, inputs.items(val_idx, mode), tcfg, log=log, amp=runtime.amp, **train_kwargs)
     record = RunRecord(mode=mode, seed=seed, fold=fold, test_groups=list(test_groups),

@@ -92,8 +92,8 @@ def _train_model_dir(cfg: ExperimentConfig, out_dir: str | Path, ctx: distribute
         + (f", mixed precision {str(runtime.amp).removeprefix('torch.')}" if runtime.amp else ""))
     run = fit_and_score(cfg, inputs, mode, tr, va, runtime=runtime, score_val=True, log=log)
     model, result = run.model, run.result
-    metrics = {"best_epoch": result.best_epoch, "n_train": len(tr), "n_val": len(va),
-               "excluded": inputs.excluded}
+    metrics = {"best_epoch": result.best_epoch, "select": cfg.train_config().metric, "n_train": len(tr),
+               "n_val": len(va), "excluded": inputs.excluded}
     if n_copies:
         metrics["n_augmented"] = n_copies
     if ctx.distributed:

@@ -44,19 +44,28 @@ class TrainConfig:
     max_nonfinite: int = 3        # consecutive non-finite losses before training stops with an error
     refit: bool = False           # after early stopping, retrain from the initial weights on train + validation
                                   # for the selected number of epochs (validation UA stays the selection's)
-    select: str = "ua"            # validation metric that picks the kept epoch and drives early stopping:
+    select: str | None = None     # validation metric that picks the kept epoch and drives early stopping
+                                  # (None: the corpus' own, see ExperimentConfig.train_config; "ua" here):
                                   # "ua" | "weighted_f1" | "macro_f1"
 
     def __post_init__(self):
         if self.balance not in BALANCE:
             raise ConfigError(f"train: unknown balance {self.balance!r}; valid choices: {', '.join(BALANCE)}")
-        if self.select not in SELECT:
+        if self.select is not None and self.select not in SELECT:
             raise ConfigError(f"train: unknown select {self.select!r}; valid choices: {', '.join(SELECT)}")
         if self.epochs < 1 or self.batch_size < 1:
             raise ConfigError("train: epochs and batch_size must be >= 1")
 
+    @property
+    def metric(self) -> str:
+        """The selection metric in force: ``select``, or UA when unset."""
+        return self.select or "ua"
+
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        if d["select"] is None:  # unset: the corpus decides (TOML has no null)
+            del d["select"]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -263,9 +272,9 @@ def _fit(model: EmotionModel, net: torch.nn.Module, train_items: Sequence[dict],
             fitted = fit_head_on_validation(model, val_items, cfg.batch_size * 2)  # the head's held-out stage
             m = _evaluate(model, val_items, labels, cfg.batch_size * 2, None if fitted is None else fitted.logits)
             row.update({"val_loss": m["loss"], "val_ua": m["ua"], "val_wa": m["wa"],
-                        f"val_{cfg.select}": m[cfg.select]})
-            if distributed.agree(m[cfg.select] > best_score + 1e-6):  # rank 0 decides: all ranks stop together
-                best_score, best_ua, best_epoch, since_best = m[cfg.select], m["ua"], epoch, 0
+                        f"val_{cfg.metric}": m[cfg.metric]})
+            if distributed.agree(m[cfg.metric] > best_score + 1e-6):  # rank 0 decides: all ranks stop together
+                best_score, best_ua, best_epoch, since_best = m[cfg.metric], m["ua"], epoch, 0
                 best_state = copy.deepcopy(model.state_dict())
             else:
                 since_best += 1
@@ -273,7 +282,7 @@ def _fit(model: EmotionModel, net: torch.nn.Module, train_items: Sequence[dict],
         if log:
             log("  epoch {epoch:3d}  loss {train_loss:.4f}".format(**row)
                 + (f"  val UA {row['val_ua']:.3f}" if "val_ua" in row else "")
-                + (f"  val {cfg.select} {row[f'val_{cfg.select}']:.3f}" if "val_ua" in row and cfg.select != "ua"
+                + (f"  val {cfg.metric} {row[f'val_{cfg.metric}']:.3f}" if "val_ua" in row and cfg.metric != "ua"
                    else ""))
         if val_items and since_best >= cfg.patience:
             break

@@ -26,12 +26,12 @@ def register_datasets(register):
              description="Berlin EmoDB: wav/03a01Fa.wav, 7 emotions, 10 speakers, German sentences")
     register("iemocap", "fusion_corpora.iemocap:prepare_iemocap", protocol="session",
              description="IEMOCAP: Session1..5 EmoEvaluation + transcriptions; labels='4class' (default) or 'all'")
-    register("meld", "fusion_corpora.meld:prepare_meld", protocol="predefined",
+    register("meld", "fusion_corpora.meld:prepare_meld", protocol="predefined", metric="weighted_f1",
              description="MELD: {train,dev,test}_sent_emo.csv (text; clips used when present), 7 emotions")
     register("dailydialog", "fusion_corpora.dailydialog:prepare_dailydialog", aliases=("daily-dialog",),
              protocol="predefined",
              description="DailyDialog: dialogues_{train,validation,test}.txt + dialogues_emotion_*.txt (text), 7 labels")
-    register("goemotions", "fusion_corpora.goemotions:prepare_goemotions", protocol="predefined",
+    register("goemotions", "fusion_corpora.goemotions:prepare_goemotions", protocol="predefined", metric="macro_f1",
              description="GoEmotions (Ekman): {train,dev,test}.tsv + labels.txt (text, single-label rows), 7 labels")
     register("isear", "fusion_corpora.isear:prepare_isear", protocol="predefined",
              description="ISEAR: isear.csv (text, pipe-separated), 7 emotions, seeded 80/10/10 respondent split")
