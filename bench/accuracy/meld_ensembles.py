@@ -27,11 +27,10 @@ def probabilities(cfg, model_dir: Path, cache: Path, val_fraction: float) -> dic
     """A clean run's class probabilities [N, C] on the validation slice and on dev, their labels [N]
     and the label names (cached in ``cache``, an .npz newer than the model; the slice is the seed-0
     carve for every run)."""
-    from fusion.runners import load_corpus
     from fusion.data import train_val_split
     from fusion.experiment import prepare_inputs
     from fusion.model import EmotionModel
-    from fusion.training.trainer import predict_proba
+    from fusion.runners import load_corpus, score
 
     if cache.is_file() and cache.stat().st_mtime >= (model_dir / "model.pt").stat().st_mtime:
         return dict(np.load(cache))
@@ -42,8 +41,8 @@ def probabilities(cfg, model_dir: Path, cache: Path, val_fraction: float) -> dic
     dev = [n for n, u in enumerate(utts) if u.split == "dev"]
     out = {"labels": np.array(model.labels)}
     for split, idx in (("val", list(val)), ("dev", dev)):
-        out[split] = predict_proba(model, inputs.items(idx, "text"))                     # [N, C]
-        out[f"y_{split}"] = np.array([model.labels.index(utts[n].label) for n in idx])   # [N]
+        y, out[split], _ = score(model, inputs, idx, "text")  # labels [N], probabilities [N, C]
+        out[f"y_{split}"] = np.array(y)
     np.savez(cache, **out)
     return out
 

@@ -1,40 +1,12 @@
-"""Option parsing shared by the commands: ``--set SECTION.KEY=VALUE`` and the predictor options."""
+"""The predictor options shared by `fusion predict` and `fusion serve` (``--set`` parsing: fusion.overrides)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 import click
 
-from ..errors import ConfigError
-
-
-def parse_value(raw: str):
-    """A ``--set`` value: JSON when it parses ("3", "true", "[1, 2]", '"x"'), else the plain string."""
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError:
-        return raw
-
-
-def parse_sets(items: tuple[str, ...], sections: Mapping[str, str]) -> dict[str, dict]:
-    """("vad.max_segment=10", ...) -> {sections["vad"]: {"max_segment": 10}, ...}.
-
-    ``sections`` maps each valid SECTION prefix to the key its options land under; only sections
-    that occur are in the result. A malformed item or an unknown section is a ConfigError that
-    lists the valid sections.
-    """
-    out: dict[str, dict] = {}
-    for item in items:
-        key, eq, raw = item.partition("=")
-        section, dot, name = key.partition(".")
-        if not eq or not dot or not name or section not in sections:
-            raise ConfigError(f"--set {item!r}: expected SECTION.KEY=VALUE with SECTION one of "
-                              f"{', '.join(sections)}")
-        out.setdefault(sections[section], {})[name] = parse_value(raw)
-    return out
-
+from ..overrides import parse_sets
 
 PREDICTOR_SECTIONS = {"predict": "config", "vad": "vad", "transcriber": "transcriber_config"}
 

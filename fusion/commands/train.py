@@ -10,24 +10,14 @@ from pathlib import Path
 import click
 
 from ..errors import ConfigError, DatasetError, LabelMismatchError
+from ..overrides import EXPERIMENT_SECTIONS as SET_SECTIONS  # --set prefix -> ExperimentConfig dict field
+from ..overrides import apply_sets
 from ..training.device import AMP_MODES, DEVICES
-from .options import parse_sets
 
 COMPONENT_OPTIONS = {  # CLI option -> ExperimentConfig field
     "acoustic_encoder": "acoustic_encoder", "text_encoder": "text_encoder",
     "transcriber": "transcriber", "head": "head",
 }
-SET_SECTIONS = {  # --set prefix -> ExperimentConfig dict field
-    "acoustic": "acoustic_config", "text": "text_config", "transcriber": "transcriber_config",
-    "head": "head_config", "unimodal": "unimodal_config", "train": "train", "recipe": "recipe_options",
-    "augment": "augment",
-}
-
-
-def _apply_sets(base: dict, sets: tuple[str, ...]) -> dict:
-    for target, values in parse_sets(sets, SET_SECTIONS).items():
-        base.setdefault(target, {}).update(values)
-    return base
 
 
 def component_options(f):
@@ -91,7 +81,7 @@ def build_config(config_file, overrides: dict, sets=()):
             base.setdefault("train", {})["seed"] = value
         else:
             base[key] = value
-    base = _apply_sets(base, tuple(sets))
+    base = apply_sets(base, sets)
     if not base.get("dataset"):
         raise ConfigError("--dataset is required (or a --config file that names one)")
     return ExperimentConfig.from_dict(base)
