@@ -16,7 +16,7 @@ PACKAGE = ROOT / "fusion"
 
 # each layer may import from its own layer and the layers before it
 LAYERS = [
-    ("contracts", ["errors", "components", "registry", "hookspecs", "plugins", "default_plugins"]),
+    ("contracts", ["errors", "overrides", "components", "registry", "hookspecs", "plugins", "default_plugins"]),
     ("data", ["audio", "data", "cache", "labels", "recipes", "augment", "pooling", "progress"]),
     ("inputs", ["features", "transcripts"]),
     ("model", ["heads", "model"]),

@@ -103,7 +103,9 @@ def experiment(run: Run, data_dir: Path):
     return ExperimentConfig(dataset="meld", data_dir=str(data_dir), modes=("text",), text_encoder=run.encoder,
                             text_config=dict(run.text), transcriber=run.transcriber,
                             transcriber_config=dict(run.transcriber_config), unimodal_config=dict(run.head),
-                            train=TrainConfig(**run.train, seed=run.seed), protocol="predefined",
+                            # these rows ran when UA was every corpus' selection default: kept so (MELD's own
+                            # default is weighted-F1 now, see fusion.recipes.dataset_metric)
+                            train=TrainConfig(**{"select": "ua", **run.train}, seed=run.seed), protocol="predefined",
                             val_fraction=VAL_FRACTION, split_seed=0 if run.seed else None)
 
 
