@@ -3,14 +3,16 @@
 ``featurize`` outputs (log-mel, frozen Whisper states, token ids, frozen MiniLM states) are
 keyed by the content hash of the input (audio file bytes or transcript text) and the
 encoder's :meth:`featurize_key`, so every mode, fold and seed of an ablation shares them and
-a second run recomputes nothing. Perturbed training copies (:mod:`fusion.augment`) are cached
-under their own keys, which add the clip id, the perturbation, its seed and the copy index.
+a second run recomputes nothing. Perturbed copies of a clip (:func:`perturbed_acoustic_features`:
+the augmented training copies of :mod:`fusion.augment`, a benchmark's noisy test copies) are cached
+under their own keys, which add what the perturbation was (for augmented copies: the clip id, the
+perturbation, its seed and the copy index).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -121,40 +123,47 @@ def text_features(utterances: Sequence[Utterance], transcripts: dict[str, str], 
                           key_and_compute)
 
 
-class _Copy(NamedTuple):
-    """One perturbed copy to featurize; ``id`` = (utterance id, copy index) keys its FeatureSet entry."""
+class PerturbedCopy(NamedTuple):
+    """One perturbed version of an utterance's audio, for :func:`perturbed_acoustic_features`."""
 
-    id: tuple[str, int]
-    audio: Path | None
-    utterance: Utterance
-    copy: int
+    id: Hashable                                  # its key in the FeatureSet (features and errors)
+    utterance: Utterance                          # whose audio file is decoded and perturbed
+    perturb: Callable[[np.ndarray], np.ndarray]   # clean wav [S] at the encoder's rate -> perturbed wav [S']
+    what: dict                                    # what its cache key records of the perturbation (JSON-able)
+    name: str = "perturbed copy"                  # how a failure names it: "<audio file> (<name>)"
+
+    @property
+    def audio(self) -> Path | None:
+        return self.utterance.audio
 
 
 @torch.no_grad()
-def augmented_acoustic_features(utterances: Sequence[Utterance], encoder: AcousticEncoder, augment: AugmentConfig,
-                                cache: Cache | None = None, progress: Callable | None = None) -> FeatureSet:
-    """encoder.featurize(augment_waveform(clip)) for copies 0 .. ``augment.copies - 1`` of every utterance.
+def perturbed_acoustic_features(copies: Sequence[PerturbedCopy], encoder: AcousticEncoder, cache: Cache | None = None,
+                                progress: Callable | None = None, key_tag: str = "perturbed-acoustic",
+                                desc: str | None = None) -> FeatureSet:
+    """encoder.featurize(copy.perturb(clean clip)) for every copy, keyed by ``copy.id``.
 
-    Features and errors are keyed by ``(utterance id, copy)``. Copy ``c`` of clip ``id`` is drawn from
-    ``copy_rng(augment.seed, id, c)``; its cache key is the clip's bytes + id + perturbation + seed +
-    ``c`` + the encoder, so it never replaces the clip's own features, and ``copies=2`` reuses the
-    entries of ``copies=1``."""
+    The cache key of a copy is ``make_key(key_tag, <hash of the clip's bytes>, copy.what,
+    encoder.featurize_key())``, so a copy never replaces the clip's own features and two perturbations
+    share an entry only when their ``what`` is equal. The clean clip is decoded at
+    ``encoder.sample_rate`` only when a copy of it is not cached, once per run of consecutive copies of
+    the same utterance (order the copies clip-major to decode each clip once). ``perturb`` runs only on
+    a cache miss: it must depend on its input and on values fixed when the copy was made (e.g. a
+    ``numpy`` generator seeded for that copy) alone. A copy that fails (no or unreadable audio, a
+    failing encoder) is an error of that copy, never a crash."""
     ident = encoder.featurize_key()
-    perturbation = augment.waveform
-    described = perturbation_key(perturbation)  # once for all copies; a bad noise_dir fails here, before any clip
     sr = encoder.sample_rate
-    jobs = [_Copy((u.id, c), u.audio, u, c) for u in utterances for c in range(augment.copies)]
-    clip: dict[str, tuple[str, np.ndarray | None]] = {}  # the current clip (jobs are clip-major): id -> (hash, wav)
+    clip: dict[str, tuple[str, np.ndarray | None]] = {}  # the current clip: id -> (hash of its bytes, wav [S])
 
     def clean_wav(u: Utterance) -> np.ndarray:
-        """The clip decoded at ``sr`` [S], once for all its copies."""
+        """The clip decoded at ``sr`` [S], once for its run of copies."""
         digest, wav = clip[u.id]
         if wav is None:
             wav = audio_io.load(u.audio, target_sr=sr, on_silence="ignore")                       # [S]
             clip[u.id] = (digest, wav)
         return wav
 
-    def key_and_compute(job: _Copy):
+    def key_and_compute(job: PerturbedCopy):
         u = job.utterance
         if u.audio is None:
             raise FusionError(f"utterance {u.id!r} has no audio file")
@@ -163,12 +172,35 @@ def augmented_acoustic_features(utterances: Sequence[Utterance], encoder: Acoust
             clip[u.id] = (file_hash(u.audio), None)
 
         def compute():
-            wav = augment_waveform(clean_wav(u), sr, copy_rng(augment.seed, u.id, job.copy), perturbation)  # [S']
-            with component_failures("acoustic_encoder", encoder, f"{u.audio} (augmented copy {job.copy})"):
+            wav = job.perturb(clean_wav(u))                                                          # [S']
+            with component_failures("acoustic_encoder", encoder, f"{u.audio} ({job.name})"):
                 return encoder.featurize(torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32)))  # [T, ...]
 
-        what = {"id": u.id, "copy": job.copy, "seed": augment.seed, "sample_rate": sr,
-                "perturbation": described}
-        return make_key("augmented-acoustic", clip[u.id][0], what, ident), compute
+        return make_key(key_tag, clip[u.id][0], job.what, ident), compute
 
-    return _featurize_all(jobs, encoder, f"augmented copies ({encoder.name})", cache, progress, key_and_compute)
+    return _featurize_all(copies, encoder, desc or f"perturbed copies ({encoder.name})", cache, progress,
+                          key_and_compute)
+
+
+def augmented_acoustic_features(utterances: Sequence[Utterance], encoder: AcousticEncoder, augment: AugmentConfig,
+                                cache: Cache | None = None, progress: Callable | None = None) -> FeatureSet:
+    """encoder.featurize(augment_waveform(clip)) for copies 0 .. ``augment.copies - 1`` of every utterance.
+
+    Features and errors are keyed by ``(utterance id, copy)``. Copy ``c`` of clip ``id`` is drawn from
+    ``copy_rng(augment.seed, id, c)``; its cache key is the clip's bytes + id + perturbation + seed +
+    ``c`` + the encoder, so it never replaces the clip's own features, and ``copies=2`` reuses the
+    entries of ``copies=1``."""
+    perturbation = augment.waveform
+    described = perturbation_key(perturbation)  # once for all copies; a bad noise_dir fails here, before any clip
+    sr = encoder.sample_rate
+
+    def copy_of(u: Utterance, c: int) -> PerturbedCopy:
+        def perturb(wav: np.ndarray) -> np.ndarray:
+            return augment_waveform(wav, sr, copy_rng(augment.seed, u.id, c), perturbation)  # [S']
+
+        what = {"id": u.id, "copy": c, "seed": augment.seed, "sample_rate": sr, "perturbation": described}
+        return PerturbedCopy((u.id, c), u, perturb, what, f"augmented copy {c}")
+
+    return perturbed_acoustic_features([copy_of(u, c) for u in utterances for c in range(augment.copies)], encoder,
+                                       cache, progress, key_tag="augmented-acoustic",
+                                       desc=f"augmented copies ({encoder.name})")

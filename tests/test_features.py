@@ -90,3 +90,33 @@ def test_utterances_with_the_same_audio_share_one_features_tensor(make_wav):
     fs = acoustic_features(utts, enc, Cache("features"))
     assert enc.calls == 1 and fs.computed == 1 and fs.cached == 2
     assert fs.features["d0"] is fs.features["d1"] is fs.features["d2"]
+
+
+def test_perturbed_copies_are_featurized_once_and_keyed_by_what(make_wav):
+    """perturbed_acoustic_features: any perturbation, cached under its ``what``; perturb runs on a miss only."""
+    from fusion.features import PerturbedCopy, perturbed_acoustic_features
+
+    utts, enc, cache = _clips(make_wav, 2), CountingEncoder(), Cache("features")
+    calls = []
+
+    def louder(gain):
+        def perturb(wav):
+            calls.append(gain)
+            return wav * gain
+        return perturb
+
+    copies = [PerturbedCopy((u.id, g), u, louder(g), {"gain": g}) for u in utts for g in (2.0, 3.0)]
+    fs = perturbed_acoustic_features(copies, enc, cache)
+    assert sorted(fs.features) == sorted(c.id for c in copies) and fs.computed == 4 and calls == [2.0, 3.0] * 2
+    wav = audio_io.load(utts[1].audio, target_sr=16000, on_silence="ignore")            # [S]
+    assert torch.equal(fs.features[("c1", 3.0)], enc.featurize(torch.from_numpy(wav * 3.0)))
+    again = perturbed_acoustic_features(copies, enc, cache)
+    assert again.cached == 4 and again.computed == 0 and len(calls) == 4  # from the cache: nothing perturbed
+    assert all(torch.equal(again.features[k], fs.features[k]) for k in fs.features)
+    other = perturbed_acoustic_features([copies[0]._replace(what={"gain": 2.0, "v": 2})], enc, cache)
+    assert other.computed == 1  # another ``what`` is another entry
+    tagged = perturbed_acoustic_features(copies[:1], enc, cache, key_tag="elsewhere")
+    assert tagged.computed == 1
+    gone = Utterance(id="gone", audio=None, label="happy", speaker="s")
+    failed = perturbed_acoustic_features([PerturbedCopy("x", gone, louder(1.0), {}, "copy x")], enc, cache)
+    assert set(failed.errors) == {"x"} and "no audio file" in failed.errors["x"] and not failed.features

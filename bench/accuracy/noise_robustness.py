@@ -2,153 +2,61 @@
 
 The default audio model (``fusion ablate --modes audio`` defaults) is trained on the benchmark's
 speaker folds (validation speakers carved from the training actors, as in ravdess_audio.py), then
-tested on clean clips and on copies with additive noise at each SNR:
-
-* ``white``: Gaussian white noise;
-* ``babble``: the sum of ``--babble-talkers`` clips of *training* actors of the same fold (equal
-  RMS each, looped to the clip's length), so no test speaker is heard in the noise.
-
-Noise is mixed with ``torchaudio.functional.add_noise`` before ``featurize``; the noisy copies' features
-are cached under their own keys (clip hash, noise, SNR, seed, encoder). The noise-augmented model adds
-``--augment-copies`` copies of every training clip perturbed by
-``fusion_acoustic.augment.augment_waveform`` (white noise at 0-20 dB SNR, speed 0.9/1.1 half the time);
-babble is never seen in training, so its column measures transfer. A third model (``--babble-augment``,
-on by default) adds, on top of those white-noise copies, one copy of every training clip mixed with babble
-through the library option ``augment.noise_dir``: per fold, ``--babble-files`` babble recordings (4 s,
-``--babble-talkers`` clips of the fold's *training* actors each) are written to a folder that serves as
-the noise bank (:class:`fusion.augment.NoiseBank`). Featurizing noisy copies of a frozen encoder is the
-expensive part: ``--folds`` and ``--test-per-fold`` bound it.
+tested on clean clips and on copies with additive noise at each SNR (``torchaudio.functional.add_noise``
+before ``featurize``): ``white`` (Gaussian) and ``babble`` (the sum of ``--babble-talkers`` clips of
+*training* actors of the same fold, equal RMS each, looped to the clip's length: no test speaker is
+heard in the noise). The noise-augmented model adds ``--augment-copies`` copies of every training clip
+perturbed by :func:`fusion.augment.augment_waveform` (white noise at 0-20 dB SNR, speed 0.9/1.1 half
+the time); babble is never seen in its training, so its column measures transfer. A third model
+(``--babble-augment``, on by default) adds one copy of every training clip mixed with babble through
+``augment.noise_dir``: a noise bank of ``--babble-files`` 4-s babble recordings of the fold's
+training actors. Every perturbed copy goes through :func:`fusion.features.perturbed_acoustic_features`
+(cached under its own key); featurizing them is the expensive part: ``--folds`` and
+``--test-per-fold`` bound it.
 
     python bench/accuracy/noise_robustness.py [--folds 0,1,2,3] [--test-per-fold 120] [--snrs 20,10,5,0]
+    python bench/accuracy/noise_robustness.py --render-only   # re-render the .md from the .json
 
-Writes bench/results/noise_robustness.json and .md (about 12 min on 2 busy CPU cores: 4,800 featurizations).
+Writes bench/results/noise_robustness.{json,md} (about 12 min on 2 busy CPU cores: 4,800 featurizations).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import dataclasses
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
+import support
+from noise_conditions import augmented_copy, clip_wav, featurized, noisy_copy, write_babble_bank
+
 FOLDS = [["01", "02", "03", "04"], ["05", "06", "07", "08"], ["09", "10", "11", "12"], ["13", "14", "15", "16"]]
-SR = 16000
+STEM = "noise_robustness"
 
 
-def make_babble(wavs: list[np.ndarray], length: int) -> np.ndarray:
-    """Equal-RMS sum of ``wavs``, each looped/cropped to ``length`` samples -> [length]."""
-    out = np.zeros(length, dtype=np.float32)
-    for w in wavs:
-        w = w / (np.sqrt(np.mean(w ** 2)) + 1e-8)
-        out += np.resize(w, length)
-    return out
-
-
-def write_babble_bank(folder: Path, pool, nf: "NoisyFeatures", files: int, talkers: int, seed: int) -> Path:
-    """``files`` babble recordings (4 s, ``talkers`` clips of ``pool`` each, peak 0.9) as 24-bit WAVs in
-    ``folder`` -> folder. Deterministic in (pool, files, talkers, seed), so the bank's key is too."""
-    import soundfile as sf
-
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.wav"):
-        old.unlink()
-    rng = np.random.default_rng([seed, 7])
-    for i in range(files):
-        picks = sorted(int(k) for k in rng.choice(len(pool), talkers, replace=False))
-        babble = make_babble([nf.wav(pool[k]) for k in picks], 4 * SR)                  # [4 s]
-        sf.write(folder / f"babble-{i:03d}.wav", 0.9 * babble / np.abs(babble).max(), SR, subtype="PCM_24")
-    return folder
-
-
-def mix(wav: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
-    """wav [S] + noise [S] scaled to ``snr_db`` (torchaudio's add_noise)."""
-    import torch
-    import torchaudio.functional as AF
-
-    out = AF.add_noise(torch.from_numpy(wav)[None], torch.from_numpy(noise)[None], torch.tensor([float(snr_db)]))
-    return out[0].numpy()
-
-
-class NoisyFeatures:
-    """featurize(perturbed clip), cached per (clip, perturbation, encoder); clean clips decoded once."""
-
-    def __init__(self, encoder):
-        from fusion.cache import Cache
-
-        self.encoder, self.cache = encoder, Cache("features")
-        self.ident = encoder.featurize_key()
-        self._wavs: dict[str, np.ndarray] = {}
-
-    def wav(self, utt) -> np.ndarray:
-        from fusion import audio as audio_io
-
-        if utt.id not in self._wavs:
-            self._wavs[utt.id] = audio_io.load(utt.audio, target_sr=SR, on_silence="ignore")
-        return self._wavs[utt.id]
-
-    def get(self, utt, what: dict, make_wav) -> "torch.Tensor":  # noqa: F821
-        import torch
-
-        from fusion.cache import file_hash, make_key
-
-        def compute():
-            with torch.no_grad():
-                return self.encoder.featurize(torch.from_numpy(np.ascontiguousarray(make_wav(), dtype=np.float32)))
-
-        key = make_key("perturbed-acoustic", file_hash(utt.audio), what, self.ident)
-        return self.cache.get_or_compute_tensor(key, compute)
-
-
-def noisy_items(nf: NoisyFeatures, utts, labels, test_idx, babble_pool, kind: str, snr: float, talkers: int,
-                seed: int) -> list[dict]:
-    items = []
-    for n in test_idx:
-        u = utts[n]
-        rng = np.random.default_rng([seed, n, int(round(snr * 10)) % 2**32, 0 if kind == "white" else 1])
-        wav = nf.wav(u)
-        if kind == "white":
-            noise = lambda: rng.standard_normal(len(wav)).astype(np.float32)  # noqa: E731
-            what = {"noise": "white", "snr": snr, "seed": seed}
-        else:
-            picks = sorted(int(i) for i in rng.choice(len(babble_pool), talkers, replace=False))
-            noise = lambda: make_babble([nf.wav(babble_pool[i]) for i in picks], len(wav))  # noqa: E731
-            what = {"noise": "babble", "snr": snr, "seed": seed, "talkers": [babble_pool[i].id for i in picks]}
-        feats = nf.get(u, what, lambda: mix(wav, noise(), snr))
-        items.append({"audio": feats, "text": None, "label": labels.index(u.label)})
-    return items
-
-
-def write_markdown(results: dict, out: Path) -> None:
-    aug = results["augmentation"]
-    babble = "babble-augmented" in results["ua"]
-    folds = "all 4 folds" if len(results["folds"]) == len(FOLDS) else f"folds {results['folds']}"
-    lines = [f"`{results['command']}`: UA (%) of the default audio model (seed 0) on {folds}, "
-             f"{results['test_per_fold']} test clips per fold (seeded subset), clean and with additive noise "
-             f"(babble: {results['babble_talkers']} talkers from the fold's training actors).", "",
-             "| test condition | trained clean | trained with noise augmentation" + (
-                 " | trained with noise + babble augmentation |" if babble else " |"),
-             "|---|---|---|" + ("---|" if babble else "")]
-    for name, ua in results["ua"]["clean-trained"].items():
-        lines.append(f"| {name} | {100 * ua:.1f} | {100 * results['ua']['noise-augmented'][name]:.1f} |"
-                     + (f" {100 * results['ua']['babble-augmented'][name]:.1f} |" if babble else ""))
-    lines += ["", f"Augmentation: {aug['copies_per_training_clip']} extra copy of every training clip with white "
-              f"noise at {aug['snr_db'][0]:g}-{aug['snr_db'][1]:g} dB SNR (and a {aug['speeds']} speed change "
-              f"with probability {aug['speed_prob']:g}), featurized before training; the second model never hears babble in "
-              "training." + (f" The third model adds {aug['babble_copies_per_training_clip']} more copy of every training "
-                             f"clip mixed with babble at {aug['snr_db'][0]:g}-{aug['snr_db'][1]:g} dB (same speed "
-                             f"changes), drawn by `augment.noise_dir` from {aug['babble_files_per_fold']} babble "
-                             "recordings of the fold's training actors (not the test babble's clips' mixtures, "
-                             "but the same actors)." if babble else "")]
-    (out / "noise_robustness.md").write_text("\n".join(lines) + "\n")
+def render(r: dict) -> str:
+    aug, babble = r["augmentation"], "babble-augmented" in r["ua"]
+    rows = [f"| {name} | {100 * ua:.1f} | {100 * r['ua']['noise-augmented'][name]:.1f} |"
+            + (f" {100 * r['ua']['babble-augmented'][name]:.1f} |" if babble else "")
+            for name, ua in r["ua"]["clean-trained"].items()]
+    snr = dict(snr_low=aug["snr_db"][0], snr_high=aug["snr_db"][1])
+    third = support.template("noise_robustness_babble", copies=aug["babble_copies_per_training_clip"],
+                             files=aug["babble_files_per_fold"], **snr) if babble else ""
+    return support.template(
+        STEM, command=r["command"], folds="all 4 folds" if len(r["folds"]) == len(FOLDS) else f"folds {r['folds']}",
+        test_per_fold=r["test_per_fold"], babble_talkers=r["babble_talkers"], rows="\n".join(rows),
+        babble_column=" | trained with noise + babble augmentation" if babble else "",
+        babble_rule="---|" if babble else "", copies=aug["copies_per_training_clip"], speeds=aug["speeds"],
+        speed_prob=aug["speed_prob"], third_model=third, **snr) + "\n"
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data" / "ravdess"))
+    p.add_argument("--data-dir", type=Path, default=support.shared_data() / "ravdess",
+                   help="the RAVDESS folder (default: $FUSION_SHARED/data/ravdess or ../shared/data/ravdess)")
     p.add_argument("--folds", default="0,1,2,3", help="comma-separated fold indices (0-3) to run")
     p.add_argument("--test-per-fold", type=int, default=120, help="seeded subset of each test fold (0 = all)")
     p.add_argument("--snrs", default="20,10,5,0")
@@ -158,49 +66,44 @@ def main(argv=None) -> int:
     p.add_argument("--babble-augment", action=argparse.BooleanOptionalAction, default=True,
                    help="also train a model with white-noise + babble copies (augment.noise_dir)")
     p.add_argument("--babble-files", type=int, default=100, help="babble recordings in each fold's noise bank")
-    p.add_argument("--work", default="/tmp/fusion-noise-bench", help="where the babble noise banks are written")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=None, help="override the default max epochs (smoke runs)")
-    p.add_argument("--out", default=str(ROOT / "bench" / "results"))
-    p.add_argument("--markdown-only", action="store_true", help="re-render the .md from the existing .json")
+    support.add_location_arguments(p, STEM)  # --work-dir: the babble noise banks
     args = p.parse_args(argv)
-    if args.markdown_only:
-        write_markdown(json.loads((Path(args.out) / "noise_robustness.json").read_text()), Path(args.out))
+    if args.render_only:
+        support.write_results(args.out, STEM, None, render(support.read_results(args.out, STEM)))
         return 0
 
     import torch
 
     torch.set_num_threads(1)
-    from fusion.runners import load_corpus
+    from fusion.augment import WaveformAugmentConfig, perturbation_key
     from fusion.data import folds_from_groups
     from fusion.experiment import ExperimentConfig, prepare_inputs
-    from fusion.model import build_component as build
-    from fusion.model import EmotionModel
+    from fusion.model import build_component
     from fusion.recipes import dataset_protocol
-    from fusion.training.metrics import classification_metrics
-    from fusion.training.trainer import predict_proba, seed_everything, train
-    from fusion.augment import perturbation_key
-    from fusion_acoustic.augment import WaveformAugmentConfig, augment_waveform
+    from fusion.runners import fit_and_score, load_corpus, score
 
+    support.use_cache(args.cache)
     start = time.perf_counter()
-    cfg = ExperimentConfig(dataset="ravdess", data_dir=args.data_dir, modes=("audio",),
+    cfg = ExperimentConfig(dataset="ravdess", data_dir=str(args.data_dir), modes=("audio",),
                            test_groups=tuple(tuple(f) for f in FOLDS))
     if args.epochs is not None:
-        cfg = cfg.replace(train=cfg.train.__class__(**{**cfg.train.to_dict(), "epochs": args.epochs}))
+        cfg = cfg.replace(train=dataclasses.replace(cfg.train, epochs=args.epochs))
     utts = load_corpus(cfg)
     labels = tuple(sorted({u.label for u in utts}))
-    inputs = prepare_inputs(cfg, utts, labels, log=lambda s: print(s, file=sys.stderr))
+    inputs = prepare_inputs(cfg, utts, labels, log=support.log)
     utts = inputs.utterances
     folds = folds_from_groups(utts, cfg.test_groups, dataset_protocol("ravdess"), seed=0,
                               val_fraction=cfg.val_fraction)
-    nf = NoisyFeatures(build("acoustic_encoder", cfg.acoustic_encoder, cfg.acoustic_config).eval())
+    encoder = build_component("acoustic_encoder", cfg.acoustic_encoder, cfg.acoustic_config).eval()
     aug_cfg = WaveformAugmentConfig(noise_prob=1.0, snr_db=(0.0, 20.0), speed_prob=0.5)
     snrs = [float(s) for s in args.snrs.split(",")]
     conditions = [("clean", None)] + [(k, s) for k in args.noises.split(",") for s in snrs]
     table: dict[str, dict[str, list[float]]] = {"clean-trained": {}, "noise-augmented": {}}
     if args.babble_augment:
         table["babble-augmented"] = {}
-    per_fold = []
+    per_fold, counts = [], {"featurized": 0, "from_cache": 0}
     for fi in (int(f) for f in args.folds.split(",")):
         fold = folds[fi]
         test_idx = list(fold.test)
@@ -208,53 +111,41 @@ def main(argv=None) -> int:
             rng = np.random.default_rng(args.seed + fi)
             test_idx = sorted(int(i) for i in rng.choice(test_idx, args.test_per_fold, replace=False))
         babble_pool = [utts[n] for n in fold.train]
-        tr, va = inputs.items(fold.train, "audio"), inputs.items(fold.val, "audio")
-        augmented = []
+        white = []  # per copy: utterance id -> features of its white-noise copy
         for copy in range(args.augment_copies):
-            for n in fold.train:
-                u = utts[n]
-                rng = np.random.default_rng([args.seed, copy, n])
-                feats = nf.get(u, {"augment": "waveform", "config": repr(aug_cfg), "copy": copy, "seed": args.seed},
-                               lambda: augment_waveform(nf.wav(u), SR, rng, aug_cfg))
-                augmented.append({"audio": feats, "text": None, "label": labels.index(u.label)})
+            what = {"augment": "waveform", "config": repr(aug_cfg), "copy": copy}
+            white.append(featurized([augmented_copy(utts[n], n, aug_cfg, copy, what, args.seed) for n in fold.train],
+                                    encoder, counts))
         babbled = []
         if args.babble_augment:  # the library path: a noise bank of babble from this fold's training actors
-            bank = write_babble_bank(Path(args.work) / f"babble-fold{fi}", babble_pool, nf, args.babble_files,
-                                     args.babble_talkers, args.seed + fi)
-            babble_cfg = WaveformAugmentConfig(noise_prob=1.0, snr_db=(0.0, 20.0), speed_prob=0.5,
-                                               noise_dir=str(bank))
-            for n in fold.train:
-                u = utts[n]
-                rng = np.random.default_rng([args.seed, 1000, n])
-                feats = nf.get(u, {"augment": "waveform", "config": perturbation_key(babble_cfg), "copy": 0,
-                                   "seed": args.seed}, lambda: augment_waveform(nf.wav(u), SR, rng, babble_cfg))
-                babbled.append({"audio": feats, "text": None, "label": labels.index(u.label)})
-        print(f"fold {fi}: {len(augmented)} white-noise and {len(babbled)} babble training copies "
-              f"({nf.cache.misses} featurized so far)", file=sys.stderr)
-        tests = {}
-        for kind, snr in conditions:
-            name = "clean" if kind == "clean" else f"{kind} {snr:g} dB"
-            tests[name] = inputs.items(test_idx, "audio") if kind == "clean" else \
-                noisy_items(nf, utts, labels, test_idx, babble_pool, kind, snr, args.babble_talkers, args.seed)
-        print(f"fold {fi}: test conditions ready ({nf.cache.misses} featurized, {nf.cache.hits} cached)",
-              file=sys.stderr)
+            bank = write_babble_bank(args.work_dir / f"babble-fold{fi}", babble_pool, lambda u: clip_wav(u.audio),
+                                     args.babble_files, args.babble_talkers, args.seed + fi)
+            babble_cfg = dataclasses.replace(aug_cfg, noise_dir=str(bank))
+            what = {"augment": "waveform", "config": perturbation_key(babble_cfg), "copy": 0}
+            babbled = [featurized([augmented_copy(utts[n], n, babble_cfg, 1000, what, args.seed) for n in fold.train],
+                                  encoder, counts)]
+        support.log(f"fold {fi}: {sum(map(len, white))} white-noise and {sum(map(len, babbled))} babble training "
+                    f"copies ({counts['featurized']} featurized so far)")
+        noisy = featurized([noisy_copy(utts[n], n, kind, snr, babble_pool, args.babble_talkers, args.seed)
+                            for kind, snr in conditions[1:] for n in test_idx], encoder, counts)
+        tests = {"clean": inputs}  # condition -> the inputs whose audio features of the test clips are that condition's
+        for kind, snr in conditions[1:]:
+            noisy_audio = {utts[n].id: noisy[(kind, snr, n)] for n in test_idx}
+            tests[f"{kind} {snr:g} dB"] = dataclasses.replace(inputs, audio=noisy_audio)
+        support.log(f"fold {fi}: test conditions ready ({counts['featurized']} featurized, "
+                    f"{counts['from_cache']} cached)")
         row = {"fold": fi, "n_test": len(test_idx), "models": {}}
-        models = [("clean-trained", tr), ("noise-augmented", tr + augmented)]
-        if args.babble_augment:
-            models.append(("babble-augmented", tr + augmented + babbled))
-        for model_name, train_items in models:
-            seed_everything(args.seed)
-            model = EmotionModel(cfg.model_config("audio", labels))
-            result = train(model, train_items, va, cfg.train.__class__(**{**cfg.train.to_dict(), "seed": args.seed}))
-            uas = {}
-            for name, items in tests.items():
-                y = [it["label"] for it in items]
-                uas[name] = classification_metrics(y, predict_proba(model, items).argmax(1), labels)["ua"]
-                table[model_name].setdefault(name, []).append(uas[name])
-            row["models"][model_name] = {"ua": uas, "best_val_ua": result.best_val_ua,
-                                         "best_epoch": result.best_epoch}
-            print(f"fold {fi} {model_name}: " + ", ".join(f"{k} {100 * v:.1f}" for k, v in uas.items()),
-                  file=sys.stderr, flush=True)
+        models = [("clean-trained", []), ("noise-augmented", white)] + ([("babble-augmented", white + babbled)]
+                                                                        if args.babble_augment else [])
+        for model_name, copies in models:  # training copies: white-noise copy 0, 1, ..., then the babble copy
+            run = fit_and_score(cfg, dataclasses.replace(inputs, augmented=copies), "audio", fold.train, fold.val,
+                                seed=args.seed)
+            uas = {name: score(run.model, test, test_idx, "audio")[2]["ua"] for name, test in tests.items()}
+            for name, ua in uas.items():
+                table[model_name].setdefault(name, []).append(ua)
+            row["models"][model_name] = {"ua": uas, "best_val_ua": run.result.best_val_ua,
+                                         "best_epoch": run.result.best_epoch}
+            support.log(f"fold {fi} {model_name}: " + ", ".join(f"{k} {100 * v:.1f}" for k, v in uas.items()))
         per_fold.append(row)
 
     results = {
@@ -266,14 +157,11 @@ def main(argv=None) -> int:
                          "babble_copies_per_training_clip": 1 if args.babble_augment else 0,
                          "babble_files_per_fold": args.babble_files if args.babble_augment else 0},
         "config": cfg.to_dict(), "ua": {m: {n: float(np.mean(v)) for n, v in t.items()} for m, t in table.items()},
-        "per_fold": per_fold, "featurized": nf.cache.misses, "from_cache": nf.cache.hits,
-        "wall_time_s": round(time.perf_counter() - start, 1), "command": "python " + " ".join(sys.argv),
+        "per_fold": per_fold, **counts, "wall_time_s": round(time.perf_counter() - start, 1),
+        "command": support.command_line("noise_robustness.py", argv),
     }
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "noise_robustness.json").write_text(json.dumps(results, indent=2) + "\n")
-    write_markdown(results, out)
-    print((out / "noise_robustness.md").read_text())
+    support.write_results(args.out, STEM, results, md := render(results))
+    print(md)
     return 0
 
 

@@ -1,151 +1,131 @@
-"""The pairing logic of bench/accuracy/paired_fusion.py on a tiny fake RAVDESS + MELD."""
+"""bench/accuracy/paired_fusion.py: the head table over pooled run records and the reports it renders."""
 
 from __future__ import annotations
 
-import csv
-from collections import Counter, defaultdict
-from pathlib import Path
+import json
+import shutil
+import subprocess
+import sys
 
+import numpy as np
 import pytest
 
-from bench.accuracy import paired_fusion as pf
-from fusion.data import Utterance
-from fusion.errors import DatasetError
+import head_comparison as hc
+import paired_fusion as pf
+import paired_fusion_report as report
+import support
+from fusion.runners import RunRecord
+from fusion.training.metrics import classification_metrics
 
-MELD_COLUMNS = ["Sr No.", "Utterance", "Speaker", "Emotion", "Sentiment", "Dialogue_ID", "Utterance_ID",
-                "Season", "Episode", "StartTime", "EndTime"]
-EMOTION_CODES = {"neutral": "01", "calm": "02", "happy": "03", "angry": "05"}
-
-
-def utt(id_: str, label: str, speaker: str = "s") -> Utterance:
-    return Utterance(id=id_, audio=None, label=label, speaker=speaker, transcript=f"text {id_}")
+LABELS = ["angry", "happy", "sad"]
+COMMITTED = ["demo_fusion", "paired_fusion", "paired_fusion_seed1", "paired_fusion_texts3", "paired_fusion_texts3_seed1"]
 
 
-def test_deal_maps_labels_is_seeded_and_cycles_evenly():
-    clips = [utt(f"{label}-{a}-{n}", label, speaker=a) for a in ("01", "02") for n in range(5)
-             for label in ("happy", "angry")]
-    pool = [utt(f"joy{n}", "joy") for n in range(3)] + [utt(f"anger{n}", "anger") for n in range(20)]
-    dealt = {i: texts[0] for i, texts in pf.deal_partners(clips, pool, "dev", seed=0).items()}
-    assert set(dealt) == {c.id for c in clips}
-    assert all(pf.LABEL_MAP[c.label] == dealt[c.id].label for c in clips)
-    joy_uses = Counter(dealt[c.id].id for c in clips if c.label == "happy")
-    assert len(joy_uses) == 3 and max(joy_uses.values()) - min(joy_uses.values()) <= 1  # 10 clips, 3 texts
-    anger = [dealt[c.id].id for c in clips if c.label == "angry"]
-    assert len(set(anger)) == len(anger)  # pool large enough: no reuse
-    assert pf.deal_partners(clips, pool, "dev", seed=0) == pf.deal_partners(
-        list(reversed(clips)), list(reversed(pool)), "dev", seed=0)
-    assert pf.deal_partners(clips, pool, "dev", seed=0) != pf.deal_partners(clips, pool, "dev", seed=1)
-
-
-def test_deal_several_texts_per_clip_keeps_the_first_and_spreads_the_rest():
-    clips = [utt(f"angry-{a}-{n}", "angry", speaker=a) for a in ("01", "02") for n in range(5)]
-    pool = [utt(f"anger{n}", "anger") for n in range(25)]
-    one = pf.deal_partners(clips, pool, "train", seed=0)
-    two = pf.deal_partners(clips, pool, "train", seed=0, per_clip=2)
-    assert all(len(texts) == 2 and len({t.id for t in texts}) == 2 for texts in two.values())
-    uses = Counter(t.id for texts in two.values() for t in texts)
-    assert len(uses) == 20 and max(uses.values()) == 1  # 10 clips x 2 texts from a pool of 25: no reuse
-    three = pf.deal_partners(clips, pool, "train", seed=0, per_clip=3)  # 30 > 25: cycles, evenly
-    uses = Counter(t.id for texts in three.values() for t in texts)
-    assert len(uses) == 25 and max(uses.values()) - min(uses.values()) <= 1
-    assert all(len({t.id for t in texts}) == 3 for texts in three.values())
-    assert all(two[c][0] == one[c][0] == three[c][0] for c in one)  # more texts only add texts
-
-
-def test_deal_needs_a_partner_of_every_emotion():
-    with pytest.raises(DatasetError, match="no 'joy' utterance"):
-        pf.deal_partners([utt("c", "happy")], [utt("m", "anger")], "train", seed=0)
+def record(mode: str, fold: int, y: list[int], strength: float, rng, best_epoch: int = 3) -> RunRecord:
+    logits = rng.standard_normal((len(y), len(LABELS)))                 # [N, C]
+    logits[np.arange(len(y)), y] += strength
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)       # [N, C]
+    return RunRecord(mode=mode, seed=0, fold=fold, metrics=classification_metrics(y, probs.argmax(1), LABELS),
+                     best_epoch=best_epoch, curve=[{"epoch": 1}], ids=[f"f{fold}-{i}" for i in range(len(y))],
+                     y_true=y, probs=np.round(probs, 6).tolist())
 
 
 @pytest.fixture
-def corpus_dir(tmp_path, make_wav) -> Path:
-    for actor in ("01", "02", "03"):
-        for emotion, code in EMOTION_CODES.items():
-            for statement in ("01", "02"):
-                make_wav(f"data/ravdess/Actor_{actor}/03-01-{code}-01-{statement}-01-{actor}.wav", duration=0.5)
-    meld = tmp_path / "data" / "meld"
-    meld.mkdir()
-    for split, n in (("train", 8), ("dev", 3)):
-        with open(meld / f"{split}_sent_emo.csv", "w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(MELD_COLUMNS)
-            for i, emotion in enumerate(e for e in ("neutral", "joy", "anger", "sadness") for _ in range(n)):
-                writer.writerow([i, f"{split} {emotion} {i}", "Ross", emotion, "neutral", i, 0, 1, 1, "0", "1"])
-    return tmp_path / "data"
+def runs():
+    rng = np.random.default_rng(0)
+    unimodal, fused = [], {hc.DEFAULT_HEAD: [], "concat": []}
+    for fold in range(2):
+        y = rng.integers(0, len(LABELS), 60).tolist()
+        unimodal += [record("audio", fold, y, 2.0, rng, best_epoch=10 + fold), record("text", fold, y, 0.5, rng)]
+        fused[hc.DEFAULT_HEAD].append(record("fused", fold, y, 3.0, rng, best_epoch=20 + fold))
+        fused["concat"].append(record("fused", fold, y, 0.1, rng))
+    return unimodal, fused
 
 
-def test_recipe_gives_test_actors_dev_texts_and_others_train_texts(corpus_dir):
-    utts = pf.prepare_paired(corpus_dir, test_actors=["02"], seed=0)
-    assert {u.label for u in utts} == {"neutral", "happy", "angry"} and len(utts) == 18
-    assert sorted(reason for _, reason in utts.skipped) == ["RAVDESS 'calm' has no MELD emotion to pair with"] * 6
-    for u in utts:
-        split = "dev" if u.speaker == "02" else "train"
-        assert u.extra["meld_split"] == split and u.extra["meld_id"].startswith(f"{split}_")
-        assert u.transcript.startswith(f"{split} {pf.LABEL_MAP[u.label]} ")
-        assert u.audio.name.startswith(u.id) and u.extra["ravdess_sentence"].endswith("by the door")
-    # a clip's train partner does not depend on the fold; no MELD text crosses train/test
-    other = {u.id: u for u in pf.prepare_paired(corpus_dir, test_actors="03", seed=0)}
-    assert all(other[u.id].transcript == u.transcript for u in utts if u.speaker == "01")
-    train_texts = {u.transcript for u in utts if u.speaker != "02"}
-    assert not train_texts & {u.transcript for u in utts if u.speaker == "02"}
+def test_head_table_compares_every_head_and_the_product_with_the_best_unimodal_model(runs):
+    unimodal, fused = runs
+    table = hc.head_table(unimodal, fused, LABELS, n_folds=2)
+    assert list(table["heads"]) == [hc.DEFAULT_HEAD, "concat", hc.REFERENCE] and table["best_unimodal"] == "audio"
+    audio = table["unimodal"]["audio"]
+    assert audio["ua"]["per_fold"] == [r.metrics["ua"] for r in unimodal if r.mode == "audio"]
+    assert audio["best_epochs"] == [10, 11] and "curves" not in audio
+    default, concat = table["heads"][hc.DEFAULT_HEAD], table["heads"]["concat"]
+    assert default["best_epochs"] == [20, 21] and default["meets_target"] and not concat["meets_target"]
+    assert default["vs_best_unimodal"]["unimodal"] == "audio" and default["vs_best_unimodal"]["diff"] > hc.TARGET
+    assert concat["vs"]["audio"]["diff"] < 0 and concat["vs_best_unimodal"]["diff"] == concat["vs"]["audio"]["diff"]
+    # the reference: per utterance, the normalised product of the two posteriors
+    product = table["heads"][hc.REFERENCE]
+    a, t = (np.asarray(r.probs) for r in unimodal[:2])                  # fold 0: [N, C] each
+    expected = classification_metrics(unimodal[0].y_true, (a * t).argmax(1), LABELS)["ua"]
+    assert product["ua"]["per_fold"][0] == pytest.approx(expected) and product["best_epochs"] == [None, None]
 
 
-def test_recipe_train_texts_lists_training_clips_once_per_text(corpus_dir):
-    one = {u.id: u for u in pf.prepare_paired(corpus_dir, test_actors=["02"], seed=0)}
-    utts = pf.prepare_paired(corpus_dir, test_actors=["02"], seed=0, train_texts=3)
-    test = [u for u in utts if u.speaker == "02"]
-    assert [u.id for u in test] == [i for i, u in one.items() if u.speaker == "02"]  # test clips: one dev text
-    assert all(u.transcript == one[u.id].transcript for u in test)
-    train = [u for u in utts if u.speaker != "02"]
-    assert len(train) == 3 * 12 and len({u.id for u in utts}) == len(utts)
-    by_clip = defaultdict(list)
-    for u in train:
-        by_clip[u.audio].append(u)
-        assert u.extra["meld_split"] == "train" and u.transcript.startswith(f"train {pf.LABEL_MAP[u.label]} ")
-    for copies in by_clip.values():
-        assert len(copies) == 3 and len({u.transcript for u in copies}) == 3 and len({u.label for u in copies}) == 1
-        assert copies[0].id in one and copies[0].transcript == one[copies[0].id].transcript
-        assert [u.id for u in copies[1:]] == [f"{copies[0].id}+t1", f"{copies[0].id}+t2"]
-    for bad in (0, -1, 1.5, True, "2"):
-        with pytest.raises(DatasetError, match="train_texts must be a whole number >= 1"):
-            pf.prepare_paired(corpus_dir, test_actors=["02"], train_texts=bad)
+def test_product_needs_both_runs_tested_on_the_same_utterances(runs):
+    unimodal, _ = runs
+    unimodal[1].ids = list(reversed(unimodal[1].ids))
+    with pytest.raises(RuntimeError, match="different utterances"):
+        hc.product_records(unimodal, LABELS)
 
 
-def test_recipe_registered_in_process_and_validates_actors(corpus_dir):
-    from fusion.plugins import unregister_plugin
-    from fusion.recipes import dataset_protocol, prepare_dataset
-
-    pf.register()
-    try:
-        pf.register()  # idempotent
-        utts = prepare_dataset(pf.DATASET, corpus_dir, test_actors=["01"])
-        assert Counter(u.extra["meld_split"] for u in utts) == {"dev": 6, "train": 12}
-        assert dataset_protocol(pf.DATASET) == "speaker"
-        with pytest.raises(DatasetError, match="unknown test actor.*valid actors: 01, 02, 03"):
-            prepare_dataset(pf.DATASET, corpus_dir, test_actors=["09"])
-        with pytest.raises(DatasetError, match="needs a 'ravdess' and a 'meld' folder"):
-            prepare_dataset(pf.DATASET, corpus_dir / "ravdess")
-    finally:
-        unregister_plugin(pf.DATASET)
+def test_ablation_records_reuse_a_finished_run_and_renumber_its_fold(tmp_path, runs):
+    unimodal, _ = runs
+    cfg = pf.demo_config(hc.DEFAULT_HEAD)
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "results.json").write_text(json.dumps({"config": cfg.to_dict()}))
+    for r in unimodal[:2]:
+        (tmp_path / "runs" / f"{r.mode}-s{r.seed}-f{r.fold}.json").write_text(json.dumps(r.to_dict()))
+    (tmp_path / "runs" / "audio-s7-f0.json").write_text(json.dumps({**unimodal[0].to_dict(), "seed": 7}))
+    logged = []
+    records = pf.ablation_records(cfg, tmp_path, logged.append, fold=3)  # seed 7 is not of this config
+    assert sorted(r.mode for r in records) == ["audio", "text"] and {r.fold for r in records} == {3}
+    assert "reused" in logged[0]
 
 
 def test_several_texts_report_compares_with_the_best_unimodal_model_of_either_run():
     def table(audio, text, fused, k):
         row = lambda ua: {"ua": {"mean": ua}}  # noqa: E731
-        return {"unimodal": {"audio": row(audio), "text": row(text)}, "heads": {pf.DEFAULT_HEAD: row(fused)},
+        return {"unimodal": {"audio": row(audio), "text": row(text)}, "heads": {hc.DEFAULT_HEAD: row(fused)},
                 "train_texts": k, "seed": seed}
 
     seed = 0
-    lines = pf.one_text_comparison(table(0.718, 0.379, 0.790, 3), table(0.730, 0.348, 0.758, 1))
-    assert "audio-only 73.0 -> 71.8, text-only 34.8 -> 37.9" in lines[0]
-    assert "(audio, one text, 73.0): +6.0 points" in lines[0]  # the one-text audio model is the stronger one
-    lines = pf.one_text_comparison(table(0.74, 0.379, 0.790, 3), table(0.730, 0.348, 0.758, 1))
-    assert "(audio, 3 texts, 74.0): +5.0 points" in lines[0]
-    assert "(`paired_fusion.md`" in lines[0]
+    line = report.one_text_comparison(table(0.718, 0.379, 0.790, 3), table(0.730, 0.348, 0.758, 1))
+    assert "audio-only 73.0 -> 71.8, text-only 34.8 -> 37.9" in line
+    assert "(audio, one text, 73.0): +6.0 points" in line  # the one-text audio model is the stronger one
+    line = report.one_text_comparison(table(0.74, 0.379, 0.790, 3), table(0.730, 0.348, 0.758, 1))
+    assert "(audio, 3 texts, 74.0): +5.0 points" in line
+    assert "(`paired_fusion.md`" in line
     seed = 1
-    assert "(`paired_fusion_seed1.md`" in pf.one_text_comparison(table(0.74, 0.3, 0.8, 3), table(0.7, 0.3, 0.7, 1))[0]
+    assert "(`paired_fusion_seed1.md`" in report.one_text_comparison(table(0.74, 0.3, 0.8, 3), table(0.7, 0.3, 0.7, 1))
 
 
 def test_results_stems_name_texts_and_seed():
-    assert [pf.results_stem(k, s) for k, s in ((1, 0), (3, 0), (1, 1), (3, 2))] == [
+    assert [report.results_stem(k, s) for k, s in ((1, 0), (3, 0), (1, 1), (3, 2))] == [
         "paired_fusion", "paired_fusion_texts3", "paired_fusion_seed1", "paired_fusion_texts3_seed2"]
+
+
+def test_render_only_reproduces_every_committed_report_byte_for_byte(tmp_path):
+    """The reports are a function of their JSON alone: re-rendering them changes nothing."""
+    assert sorted(p.stem for p in support.RESULTS.glob("*_fusion*.json")) == COMMITTED
+    for stem in COMMITTED:
+        shutil.copy(support.RESULTS / f"{stem}.json", tmp_path)
+    assert pf.main(["--render-only", "--out", str(tmp_path)]) == 0
+    for stem in COMMITTED:
+        rendered = (tmp_path / f"{stem}.md").read_bytes()
+        assert rendered == (support.RESULTS / f"{stem}.md").read_bytes(), stem
+
+
+def test_render_only_restricted_and_the_machine_comes_from_the_json(tmp_path):
+    t = json.loads((support.RESULTS / "demo_fusion.json").read_text())
+    (tmp_path / "demo_fusion.json").write_text(json.dumps({**t, "machine": "riscv64"}))
+    shutil.copy(support.RESULTS / "paired_fusion_seed1.json", tmp_path)
+    assert pf.render_all(tmp_path, paired=False) == [tmp_path / "demo_fusion.md"]
+    assert not (tmp_path / "paired_fusion_seed1.md").exists()
+    assert "shared 2-core riscv64 CPU" in (tmp_path / "demo_fusion.md").read_text()
+    assert pf.render_all(tmp_path, demo=False) == [tmp_path / "paired_fusion_seed1.md"]
+
+
+def test_script_help_runs_as_a_script():
+    out = subprocess.run([sys.executable, str(support.ROOT / "bench" / "accuracy" / "paired_fusion.py"), "--help"],
+                         capture_output=True, text=True, cwd=support.ROOT.parent, check=True).stdout
+    for flag in ("--work-dir", "--cache", "--render-only", "--train-texts", "--heads"):
+        assert flag in out
