@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
 import click
 
-from ..errors import ConfigError, DatasetError, LabelMismatchError
+from ..errors import ConfigError
+from ..progress import progress_bars, stderr_log
 from ..training.device import AMP_MODES, DEVICES
-from .options import parse_sets
+from .options import parse_sets, quiet_option
 
 COMPONENT_OPTIONS = {  # CLI option -> ExperimentConfig field
     "acoustic_encoder": "acoustic_encoder", "text_encoder": "text_encoder",
@@ -96,16 +96,6 @@ def _speakers(value):
     return tuple(s.strip() for s in value.split(",") if s.strip()) if value else None
 
 
-def _progress():
-    from tqdm.auto import tqdm
-
-    return lambda total, desc: tqdm(total=total, desc=desc, disable=None, leave=False, file=sys.stderr)
-
-
-def _log(msg: str) -> None:
-    click.echo(msg, err=True)
-
-
 @click.command()
 @component_options
 @click.option("--mode", type=click.Choice(["audio", "text", "fused"]), help="which model to train")
@@ -115,8 +105,9 @@ def _log(msg: str) -> None:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="model directory to write")
 @runtime_options
 @amp_option
+@quiet_option
 def train(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head, epochs, config_file, sets,
-          speakers, mode, seed, split_seed, out_dir, device, threads, amp):
+          speakers, mode, seed, split_seed, out_dir, device, threads, amp, quiet):
     """Train one model on a corpus and save a self-contained model directory (also under torchrun)."""
     from ..training.device import keep_freed_memory, set_threads
     from ..training.distributed import launched_context
@@ -131,7 +122,7 @@ def train(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head, 
         raise ConfigError("fusion train needs exactly one --mode (audio, text or fused)")
     set_threads(threads)
     keep_freed_memory()  # training allocates the same large batches every step (glibc only)
-    metrics = train_model_dir(cfg, out_dir, progress=_progress(), log=_log)
+    metrics = train_model_dir(cfg, out_dir, progress=progress_bars(quiet), log=stderr_log(quiet))
     if launched_context().is_main:
         click.echo(f"saved {out_dir} (validation UA {100 * metrics['val']['ua']:.1f}%)"
                    if metrics.get("val") else f"saved {out_dir}")
@@ -145,7 +136,8 @@ def train(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head, 
 @click.option("--label-map", help="map corpus labels to model labels, e.g. joy=happy,anger=angry")
 @click.option("--json", "as_json", is_flag=True, help="print exactly one JSON object")
 @runtime_options
-def evaluate(model_dir, dataset, data_dir, split, label_map, as_json, device, threads):
+@quiet_option
+def evaluate(model_dir, dataset, data_dir, split, label_map, as_json, device, threads, quiet):
     """Score a trained model on a corpus: UA, WA, macro/weighted F1, confusion matrix."""
     from ..training.device import set_threads
     from ..training.pipeline import evaluate_model_dir
@@ -161,7 +153,7 @@ def evaluate(model_dir, dataset, data_dir, split, label_map, as_json, device, th
             mapping[src.strip()] = dst.strip()
     set_threads(threads)
     m = evaluate_model_dir(model_dir, dataset, data_dir, split=split, label_map=mapping,
-                           progress=_progress(), log=_log, device=device)
+                           progress=progress_bars(quiet), log=stderr_log(quiet), device=device)
     if as_json:
         keys = ("ua", "wa", "macro_f1", "weighted_f1", "n", "labels", "confusion", "per_class_recall", "excluded")
         click.echo(json.dumps({k: m[k] for k in keys}))
@@ -190,8 +182,9 @@ def evaluate(model_dir, dataset, data_dir, split, label_map, as_json, device, th
                                      "per core, 1 with --threads or a GPU)")
 @runtime_options
 @amp_option
+@quiet_option
 def ablate(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head, epochs, config_file, sets,
-           speakers, out_dir, modes, folds, protocol, seeds, test_groups, jobs, device, threads, amp):
+           speakers, out_dir, modes, folds, protocol, seeds, test_groups, jobs, device, threads, amp, quiet):
     """Train and evaluate audio-only, text-only and fused models on the same speaker-independent folds."""
     from ..ablation import run_ablation
     from ..report import comparison_table
@@ -212,7 +205,8 @@ def ablate(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head,
     set_threads(threads)
     keep_freed_memory()  # training allocates the same large batches every step (glibc only)
     start = time.perf_counter()
-    results = run_ablation(cfg, out_dir, progress=_progress(), log=_log, jobs=jobs, threads=threads)
+    results = run_ablation(cfg, out_dir, progress=progress_bars(quiet), log=stderr_log(quiet), jobs=jobs,
+                           threads=threads)
     click.echo(comparison_table(results))
     for name, c in results["comparisons"].items():
         click.echo(f"{name.replace('_', ' ')}: ΔUA {100 * c['diff']:+.1f} points "
