@@ -52,20 +52,34 @@ def cli():
     """fusion: multimodal speech emotion recognition (audio + transcript)."""
 
 
+def _with_aliases(name: str, aliases) -> str:
+    """``"late (alias decision)"``, ``"cross-attention (aliases mult, xattn)"``, or the bare name."""
+    if not aliases:
+        return name
+    return f"{name} ({'aliases' if len(aliases) > 1 else 'alias'} {', '.join(aliases)})"
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
 def plugins(as_json):
-    """List plugins, their versions and the components they register."""
+    """List plugins, their versions and the components (with aliases) and commands they register."""
     from .plugins import failure_report, plugin_report
 
     rows, failed = plugin_report(), failure_report()
+    for row in rows:
+        row["commands"] = sorted(_plugin_commands.get(row["name"], ()))
     if as_json:
         click.echo(json.dumps({"plugins": rows, "failures": failed}, indent=2))
         return
     for row in rows:
         click.echo(f"{row['name']}  ({row['distribution']} {row['version']})")
         for kind, names in row["components"].items():
-            click.echo(f"    {kind.replace('_', ' ')}: {', '.join(names)}")
+            aliases = row["aliases"].get(kind, {})
+            click.echo(f"    {kind.replace('_', ' ')}: " + ", ".join(_with_aliases(n, aliases.get(n, ())) for n in names))
+        if row["commands"]:
+            click.echo(f"    commands: {', '.join(row['commands'])}")
+        if not row["components"] and not row["commands"]:
+            click.echo("    (registers no components or commands)")
     for f in failed:
         click.echo(f"FAILED {f['plugin']} ({f['stage']}): {f['reason']}")
 
@@ -119,15 +133,22 @@ def prepare(dataset, data_dir, output, as_json, options):
         click.echo(f"warning: {len(corpus.skipped)} file(s) could not be parsed (listed above)", err=True)
 
 
+_plugin_commands: dict[str, set[str]] = {}  # plugin name -> the commands its register_commands added
+
+
 def _register_plugin_commands() -> None:
     from .plugins import _record, load_plugins, pm
 
     load_plugins()
     for impl in pm.hook.register_commands.get_hookimpls():
+        before = dict(cli.commands)
         try:
             impl.function(cli=cli)
         except Exception as exc:
             _record(impl.plugin_name, "register:commands", exc)
+        added = {name for name, command in cli.commands.items() if before.get(name) is not command}
+        if added:
+            _plugin_commands.setdefault(impl.plugin_name, set()).update(added)
 
 
 def main(argv=None):

@@ -206,21 +206,21 @@ def component_failures(kind: str, component: Any, where: str):
 
 
 def plugin_report() -> list[dict]:
-    """Every loaded plugin with its version and components by kind (for `fusion plugins`)."""
+    """Every loaded plugin with its version, components by kind (``{kind: [name, ...]}``) and their
+    other accepted names (``aliases``: ``{kind: {name: [alias, ...]}}``, only names that have some)."""
     regs = registries()
     rows = []
     for name, _plugin in pm.list_name_plugin():
         info = _info.get(name, PluginInfo(name, "?", "?", "?"))
-        components = {
-            kind: [c.name for c in regs[kind] if c.plugin == name]
-            for kind in KINDS
-        }
+        own = {kind: [c for c in regs[kind] if c.plugin == name] for kind in KINDS}
         rows.append({
             "name": name,
             "distribution": info.distribution,
             "version": info.version,
             "module": info.module,
-            "components": {k: v for k, v in components.items() if v},
+            "components": {kind: [c.name for c in cs] for kind, cs in own.items() if cs},
+            "aliases": {kind: {c.name: list(c.aliases) for c in cs if c.aliases}
+                        for kind, cs in own.items() if any(c.aliases for c in cs)},
         })
     return sorted(rows, key=lambda r: (r["distribution"] != "fusion-ser", r["name"]))
 

@@ -11,6 +11,13 @@ MODE_NAMES = {"audio": "audio-only", "text": "text-only", "fused": "fused", "pro
 
 
 METRIC_NAMES = {"ua": "UA", "wa": "WA", "macro_f1": "macro-F1", "weighted_f1": "weighted-F1"}
+COMPONENT_ROLES = {  # results["components"] role -> (title in the report, default name, its config key)
+    "acoustic_encoder": ("acoustic encoder", None, "acoustic_config"),  # None: the config's value of the role
+    "transcriber": ("transcriber", None, "transcriber_config"),
+    "text_encoder": ("text encoder", None, "text_config"),
+    "head": ("fusion head", None, "head_config"),
+    "unimodal_head": ("unimodal head", "unimodal", "unimodal_config"),  # the head of audio / text modes
+}
 
 
 def _pct(x: float) -> str:
@@ -61,10 +68,7 @@ def write_report(results: dict, out_dir: str | Path) -> Path:
     notes = _notes(results)
     if notes:
         lines += ["## Notes", "", *notes, ""]
-    lines += ["## Components", "", f"- acoustic encoder: `{cfg.get('acoustic_encoder')}` {cfg.get('acoustic_config') or ''}",
-              f"- transcriber: `{cfg.get('transcriber')}` {cfg.get('transcriber_config') or ''}",
-              f"- text encoder: `{cfg.get('text_encoder')}` {cfg.get('text_config') or ''}",
-              f"- fusion head: `{cfg.get('head')}` {cfg.get('head_config') or ''}", ""]
+    lines += ["## Components", "", *component_lines(results), ""]
     if results.get("excluded"):
         lines += [f"## Excluded utterances ({len(results['excluded'])})", ""]
         lines += [f"- `{k}`: {v}" for k, v in list(results["excluded"].items())[:50]]
@@ -75,6 +79,41 @@ def write_report(results: dict, out_dir: str | Path) -> Path:
     path = out / "report.md"
     atomic_write_text(path, "\n".join(lines))
     return path
+
+
+def used_roles(results: dict) -> list[str]:
+    """The :data:`COMPONENT_ROLES` the run used: the roles of ``results["components"]`` (written by the
+    ablation runner for the components its modes use); for results without it, derived from the modes."""
+    if "components" in results:
+        return [role for role in COMPONENT_ROLES if role in results["components"]]
+    modes = set(results.get("config", {}).get("modes") or results["modes"])
+    used = set()
+    if modes & {"audio", "fused"}:
+        used.add("acoustic_encoder")
+    if modes & {"text", "fused"}:
+        used.update(("transcriber", "text_encoder"))
+    if "fused" in modes:
+        used.add("head")
+    if modes - {"fused"}:
+        used.add("unimodal_head")
+    return [role for role in COMPONENT_ROLES if role in used]
+
+
+def component_lines(results: dict) -> list[str]:
+    """``- acoustic encoder: `cnn` {options} (fusion-acoustic 0.1.0)``: one line per component the run used."""
+    cfg = results.get("config", {})
+    lines = []
+    for role in used_roles(results):
+        title, default, config_key = COMPONENT_ROLES[role]
+        known = results.get("components", {}).get(role, {})
+        name = known.get("name") or default or cfg.get(role)
+        line = f"- {title}: `{name}`"
+        if cfg.get(config_key):
+            line += f" {cfg[config_key]}"
+        if known.get("distribution"):
+            line += f" ({known['distribution']} {known.get('version', '?')})"
+        lines.append(line)
+    return lines
 
 
 def _notes(results: dict) -> list[str]:

@@ -203,6 +203,7 @@ def test_plugin_report_structure(plugin):
     assert by_name["alpha"] == {
         "name": "alpha", "distribution": "alpha-dist", "version": "1.2.3", "module": "AlphaPlugin",
         "components": {"acoustic_encoder": ["alpha-enc", "alpha-lazy"], "text_encoder": ["alpha-text"]},
+        "aliases": {"acoustic_encoder": {"alpha-enc": ["alpha"]}},
     }
     assert DEFAULT_PLUGINS <= set(by_name)
     assert [row["name"] for row in rows[: len(DEFAULT_PLUGINS)]] == sorted(DEFAULT_PLUGINS)  # core first
@@ -218,12 +219,65 @@ def test_cli_plugins_lists_failures(plugin):
     result = CliRunner().invoke(cli, ["plugins"])
     assert result.exit_code == 0, result.output
     assert "alpha  ((in-process) )" in result.output
-    assert "    acoustic encoder: alpha-enc, alpha-lazy" in result.output
+    assert "    acoustic encoder: alpha-enc (alias alpha), alpha-lazy" in result.output
     assert "FAILED raiser (register:acoustic_encoder): RuntimeError: boom while registering" in result.output
     result = CliRunner().invoke(cli, ["plugins", "--json"])
     report = json.loads(result.output)
     assert {"plugin": "raiser", "stage": "register:acoustic_encoder",
             "reason": "RuntimeError: boom while registering"} in report["failures"]
+
+
+class EmptyPlugin:
+    """Implements no hook: registers nothing."""
+
+
+class CommandPlugin:
+    @hookimpl
+    def register_commands(self, cli):
+        import click
+
+        @click.command("hello-plugin")
+        def hello():
+            """Say hello."""
+
+        cli.add_command(hello)
+
+
+def test_cli_plugins_shows_aliases_commands_and_marks_empty_plugins(plugin):
+    from fusion.cli import _plugin_commands, _register_plugin_commands, cli
+
+    plugin(AlphaPlugin(), "alpha")
+    plugin(EmptyPlugin(), "empty")
+    plugin(CommandPlugin(), "greeter")
+    _register_plugin_commands()
+    try:
+        text = CliRunner().invoke(cli, ["plugins"])
+        assert text.exit_code == 0, text.output
+        blocks = {b.splitlines()[0].split("  (")[0]: b.splitlines()[1:] for b in _blocks(text.output)}
+        assert blocks["alpha"] == ["    acoustic encoder: alpha-enc (alias alpha), alpha-lazy",
+                                   "    text encoder: alpha-text"]
+        assert blocks["empty"] == ["    (registers no components or commands)"]
+        assert blocks["greeter"] == ["    commands: hello-plugin"]
+        assert "    fusion head: concat, cross-attention (aliases mult, xattn), " in text.output
+        assert "train" in blocks["fusion.default_plugins.commands"][0]
+        as_json = {row["name"]: row for row in json.loads(CliRunner().invoke(cli, ["plugins", "--json"]).output)
+                   ["plugins"]}
+        assert as_json["greeter"]["commands"] == ["hello-plugin"] and as_json["empty"]["components"] == {}
+        assert as_json["alpha"]["aliases"] == {"acoustic_encoder": {"alpha-enc": ["alpha"]}}
+    finally:
+        cli.commands.pop("hello-plugin", None)
+        _plugin_commands.pop("greeter", None)
+
+
+def _blocks(output: str) -> list[str]:
+    """`fusion plugins` text -> one block per plugin (its header line and its indented lines)."""
+    blocks: list[str] = []
+    for line in output.splitlines():
+        if line.startswith(" ") and blocks:
+            blocks[-1] += "\n" + line
+        elif not line.startswith("FAILED"):
+            blocks.append(line)
+    return blocks
 
 
 # ----------------------------------------------------------------------------- entry points
@@ -284,10 +338,13 @@ def test_fusion_plugins_json_structure():
     report = run_fusion_plugins_json()
     assert set(report) == {"plugins", "failures"}
     for row in report["plugins"]:
-        assert set(row) == {"name", "distribution", "version", "module", "components"}
+        assert set(row) == {"name", "distribution", "version", "module", "components", "aliases", "commands"}
         assert set(row["components"]) <= set(KINDS)
         assert all(isinstance(names, list) and names and all(isinstance(n, str) for n in names)
                    for names in row["components"].values())
+        assert all(set(by_name) <= set(row["components"][kind]) and all(by_name.values())
+                   for kind, by_name in row["aliases"].items())
+        assert isinstance(row["commands"], list)
     for failure in report["failures"]:
         assert set(failure) == {"plugin", "stage", "reason"}
     names = {row["name"] for row in report["plugins"]}
@@ -296,6 +353,9 @@ def test_fusion_plugins_json_structure():
     assert {ep.name for ep in entry_points(group=plugins.ENTRY_POINT_GROUP)} <= accounted
     heads = next(row for row in report["plugins"] if row["name"] == "fusion.default_plugins.heads")
     assert "cross-attention" in heads["components"]["fusion_head"]
+    assert heads["aliases"]["fusion_head"]["late"] == ["decision"]
+    commands = next(row for row in report["plugins"] if row["name"] == "fusion.default_plugins.commands")
+    assert {"train", "ablate", "predict"} <= set(commands["commands"]) and commands["components"] == {}
 
 
 def test_fusion_load_plugins_env_in_subprocess():

@@ -31,3 +31,12 @@ def build_predictor(model_dir, transcriber: str | None, sets: tuple[str, ...], e
     if ensemble_with:
         return EnsemblePredictor([model_dir, *ensemble_with], transcriber=transcriber, **options)
     return Predictor(model_dir, transcriber=transcriber, **options)
+
+
+QUIET_HELP = ("no progress bars and no progress lines: only warnings, errors and the result (bars are drawn "
+              "only when stderr is a terminal anyway)")
+
+
+def quiet_option(f):
+    """``-q/--quiet`` (train, evaluate, ablate, transcribe, predict); see fusion.progress."""
+    return click.option("-q", "--quiet", is_flag=True, help=QUIET_HELP)(f)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from ..errors import FusionError
-from .options import build_predictor, predictor_options
+from .options import build_predictor, predictor_options, quiet_option
 
 CHUNK = 32  # inputs per predict_batch call (progress granularity; memory stays bounded)
 @click.command()
@@ -24,7 +22,8 @@ CHUNK = 32  # inputs per predict_batch call (progress granularity; memory stays 
                    "(repeatable; labels must match)")
 @predictor_options("speech-to-text for text/fused models (default: the one the model was trained with; "
                    "required for models trained on gold transcripts)")
-def predict(model_dir, paths, as_json, csv_out, recursive, ensemble_with, transcriber, sets):
+@quiet_option
+def predict(model_dir, paths, as_json, csv_out, recursive, ensemble_with, transcriber, sets, quiet):
     """Predict the emotion of each audio file in PATHS (files, folders or .jsonl manifests).
 
     Recordings longer than predict.long_threshold (20 s) are split at pauses and get a timeline
@@ -32,21 +31,26 @@ def predict(model_dir, paths, as_json, csv_out, recursive, ensemble_with, transc
     predicted; the exit status is 1 when any input failed. With --ensemble-with the predictions
     are the mean of MODEL_DIR's and the other models' probabilities.
     """
-    from tqdm.auto import tqdm
-
     from ..cache import atomic_write_text
     from ..inference import expand_paths
     from ..inference.inputs import unique_ids
     from ..inference.output import to_csv, to_json, to_table
+    from ..progress import progress_bars
 
     predictor = build_predictor(model_dir, transcriber, sets, ensemble_with)
     inputs = unique_ids(expand_paths(paths, recursive=recursive))
     predictions = []
-    with tqdm(total=len(inputs), desc="predict", unit="file", disable=None, leave=False, file=sys.stderr) as bar:
+    progress = progress_bars(quiet) if len(inputs) > 1 else None
+    bar = progress(total=len(inputs), desc="predict", unit="file") if progress else None
+    try:
         for start in range(0, len(inputs), CHUNK):
             chunk = inputs[start:start + CHUNK]
             predictions += predictor.predict_batch(chunk)
-            bar.update(len(chunk))
+            if bar is not None:
+                bar.update(len(chunk))
+    finally:
+        if bar is not None:
+            bar.close()
     if csv_out:
         atomic_write_text(csv_out, to_csv(predictions, predictor.labels))
     if as_json:
@@ -55,8 +59,9 @@ def predict(model_dir, paths, as_json, csv_out, recursive, ensemble_with, transc
     else:
         click.echo(to_table(predictions, show_transcript=predictor.uses_text))
     failed = [p for p in predictions if not p.ok]
-    click.echo(f"{len(predictions) - len(failed)} predicted, {len(failed)} failed"
-               + (f" -> {csv_out}" if csv_out else ""), err=True)
+    if not quiet or failed:
+        click.echo(f"{len(predictions) - len(failed)} predicted, {len(failed)} failed"
+                   + (f" -> {csv_out}" if csv_out else ""), err=True)
     if failed:
         raise FusionError(f"{len(failed)} of {len(predictions)} inputs failed (see "
                           + ("'errors' in the JSON output)" if as_json else "the ERROR rows above)"))

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
 import click
 
-from ..errors import ConfigError, DatasetError, LabelMismatchError
+from ..errors import ConfigError
 from ..overrides import EXPERIMENT_SECTIONS as SET_SECTIONS  # --set prefix -> ExperimentConfig dict field
 from ..overrides import apply_sets
+from ..progress import progress_bars, stderr_log
 from ..training.device import AMP_MODES, DEVICES
+from .options import quiet_option
 
 COMPONENT_OPTIONS = {  # CLI option -> ExperimentConfig field
     "acoustic_encoder": "acoustic_encoder", "text_encoder": "text_encoder",
@@ -121,16 +122,6 @@ def _speakers(value):
     return tuple(s.strip() for s in value.split(",") if s.strip()) if value else None
 
 
-def _progress():
-    from tqdm.auto import tqdm
-
-    return lambda total, desc: tqdm(total=total, desc=desc, disable=None, leave=False, file=sys.stderr)
-
-
-def _log(msg: str) -> None:
-    click.echo(msg, err=True)
-
-
 @click.command()
 @component_options
 @click.option("--mode", type=click.Choice(["audio", "text", "fused"]), help="which model to train")
@@ -140,8 +131,9 @@ def _log(msg: str) -> None:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="model directory to write")
 @runtime_options
 @amp_option
+@quiet_option
 def train(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head, epochs, config_file, sets,
-          speakers, keep_labels, label_map_file, mode, seed, split_seed, out_dir, device, threads, amp):
+          speakers, keep_labels, label_map_file, mode, seed, split_seed, out_dir, device, threads, amp, quiet):
     """Train one model on a corpus and save a self-contained model directory (also under torchrun)."""
     from ..training.device import keep_freed_memory, set_threads
     from ..training.distributed import launched_context
@@ -157,7 +149,7 @@ def train(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head, 
         raise ConfigError("fusion train needs exactly one --mode (audio, text or fused)")
     set_threads(threads)
     keep_freed_memory()  # training allocates the same large batches every step (glibc only)
-    metrics = train_model_dir(cfg, out_dir, progress=_progress(), log=_log)
+    metrics = train_model_dir(cfg, out_dir, progress=progress_bars(quiet), log=stderr_log(quiet))
     if launched_context().is_main:
         select = metrics["select"]
         extra = f", {select.replace('_', '-')} {100 * metrics['val'][select]:.1f}%" if select != "ua" else ""
@@ -176,7 +168,8 @@ def train(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head, 
               help="score only these canonical labels (the model's decision is restricted to them)")
 @click.option("--json", "as_json", is_flag=True, help="print exactly one JSON object")
 @runtime_options
-def evaluate(model_dir, dataset, data_dir, split, label_map, keep_labels, as_json, device, threads):
+@quiet_option
+def evaluate(model_dir, dataset, data_dir, split, label_map, keep_labels, as_json, device, threads, quiet):
     """Score a trained model on a corpus: UA, WA, macro/weighted F1, confusion matrix."""
     from ..training.device import set_threads
     from ..runners import evaluate_model_dir
@@ -189,7 +182,7 @@ def evaluate(model_dir, dataset, data_dir, split, label_map, keep_labels, as_jso
     set_threads(threads)
     m = evaluate_model_dir(model_dir, dataset, data_dir, split=split, label_map=mapping,
                            labels=parse_label_list(keep_labels) if keep_labels else None,
-                           progress=_progress(), log=_log, device=device)
+                           progress=progress_bars(quiet), log=stderr_log(quiet), device=device)
     if as_json:
         keys = ("ua", "wa", "macro_f1", "weighted_f1", "n", "labels", "confusion", "per_class_recall", "excluded",
                 "restricted_to")
@@ -220,8 +213,10 @@ def evaluate(model_dir, dataset, data_dir, split, label_map, keep_labels, as_jso
                                      "per core, 1 with --threads or a GPU)")
 @runtime_options
 @amp_option
+@quiet_option
 def ablate(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head, epochs, config_file, sets,
-           speakers, keep_labels, label_map_file, out_dir, modes, folds, protocol, seeds, test_groups, jobs, device, threads, amp):
+           speakers, keep_labels, label_map_file, out_dir, modes, folds, protocol, seeds, test_groups, jobs, device,
+           threads, amp, quiet):
     """Train and evaluate audio-only, text-only and fused models on the same speaker-independent folds."""
     from ..runners import run_ablation
     from ..report import comparison_table
@@ -242,7 +237,8 @@ def ablate(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head,
     set_threads(threads)
     keep_freed_memory()  # training allocates the same large batches every step (glibc only)
     start = time.perf_counter()
-    results = run_ablation(cfg, out_dir, progress=_progress(), log=_log, jobs=jobs, threads=threads)
+    results = run_ablation(cfg, out_dir, progress=progress_bars(quiet), log=stderr_log(quiet), jobs=jobs,
+                           threads=threads)
     click.echo(comparison_table(results))
     for name, c in results["comparisons"].items():
         click.echo(f"{name.replace('_', ' ')}: ΔUA {100 * c['diff']:+.1f} points "

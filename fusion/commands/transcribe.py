@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from collections import Counter
 
 import click
 
 from fusion.errors import TranscriptionError
+
+from .options import quiet_option
 
 MAX_REASONS = 3  # distinct failure reasons echoed after the summary (all are in the output file)
 
@@ -34,21 +35,20 @@ def output_rows(utterances, report) -> list[dict]:
 @click.option("--batch-size", default=8, show_default=True, type=click.IntRange(min=1),
               help="clips handed to the transcriber at once")
 @click.option("--no-cache", is_flag=True, help="neither read nor write the transcript cache")
-def transcribe(manifest, name, model, language, output, batch_size, no_cache):
+@quiet_option
+def transcribe(manifest, name, model, language, output, batch_size, no_cache, quiet):
     """Transcribe every utterance of MANIFEST (JSONL) and write {id, transcript, error?} rows."""
-    from tqdm import tqdm
-
     import fusion
     from fusion.cache import Cache, atomic_write_text
+    from fusion.progress import progress_bars
     from fusion.transcripts import transcribe_utterances
 
     utterances = fusion.read_manifest(manifest)
     # only the options given; one the transcriber's Config lacks is a ConfigError listing valid ones
     options = {k: v for k, v in {"model": model, "language": language}.items() if v is not None}
     transcriber = fusion.get_transcriber(name).build(options)
-    progress = functools.partial(tqdm, disable=None, unit="clip", leave=False)
     report = transcribe_utterances(utterances, transcriber, cache=Cache("transcripts", enabled=not no_cache),
-                                   progress=progress, batch_size=batch_size)
+                                   progress=progress_bars(quiet), batch_size=batch_size)
     rows = output_rows(utterances, report)
     atomic_write_text(output, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     click.echo(f"{report.computed} transcribed, {report.cached} from cache, {len(report.errors)} errors "

@@ -72,7 +72,7 @@ def run_ablation(cfg: ExperimentConfig, out_dir: str | Path, *,
         f"{len(labels)} labels")
     inputs = prepare_inputs(cfg, utts, labels, progress=progress, log=log)
     if inputs.excluded:
-        log(f"excluded {len(inputs.excluded)} utterance(s) from every mode (see results.json 'excluded')")
+        log(f"warning: excluded {len(inputs.excluded)} utterance(s) from every mode (see results.json 'excluded')")
     utts = inputs.utterances
     protocol = cfg.protocol or dataset_protocol(cfg.dataset)
     folds = ablation_folds(cfg, utts, protocol)
@@ -117,8 +117,12 @@ def run_ablation(cfg: ExperimentConfig, out_dir: str | Path, *,
     if n_jobs > 1:  # the longest trainings start first: a shorter makespan
         pending.sort(key=lambda task: RUN_ORDER.index(task[2]) if task[2] in RUN_ORDER else len(RUN_ORDER))
         log(f"{len(pending)} trainings in {n_jobs} worker processes (1 torch thread each; --jobs 1 for one process)")
+    bar = progress(total=len(pending), desc="trainings", unit="run") if progress and pending else None
     for _ in run_tasks(run_one, pending, n_jobs, log):
-        pass
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
     records = [r for r in load_run_records(runs_dir) if r.seed in cfg.seeds]
     results = aggregate(records, cfg.modes, labels, folds)
     results.update(

@@ -89,8 +89,7 @@ def fit_and_score(cfg: ExperimentConfig, inputs: Inputs, mode: str, train_idx: S
     seed_everything(seed)
     model = EmotionModel(cfg.model_config(mode, inputs.labels)).to(runtime.device)
     tcfg = cfg.train_config(seed)  # the seed, and the selection metric resolved (train.select or the corpus')
-    train_kwargs = {"on_epoch": on_epoch} if on_epoch is not None else {}
-    result = train(model, train_items, inputs.items(val_idx, mode), tcfg, log=log, amp=runtime.amp, **train_kwargs)
+    result = train(model, train_items, inputs.items(val_idx, mode), tcfg, log=log, amp=runtime.amp, on_epoch=on_epoch)
     record = RunRecord(mode=mode, seed=seed, fold=fold, test_groups=list(test_groups),
                        best_epoch=result.best_epoch, best_val_ua=result.best_val_ua, curve=result.curve,
                        refit_epochs=len(result.refit_curve), n_augmented=len(train_items) - len(train_idx))

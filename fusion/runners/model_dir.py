@@ -21,6 +21,7 @@ from ..errors import DatasetError, LabelMismatchError
 from ..experiment import ExperimentConfig, augment_inputs, prepare_inputs
 from ..labels import label_map_for, restrict_probs, restriction_note, select_labels
 from ..model import EmotionModel, ModelConfig
+from ..progress import EpochBar
 from ..recipes import Corpus, dataset_protocol, prepare_dataset
 from ..training import distributed
 from ..training.device import Runtime, resolve_runtime, select_device
@@ -90,7 +91,8 @@ def _train_model_dir(cfg: ExperimentConfig, out_dir: str | Path, ctx: distribute
         + (f" (+ {n_copies} augmented training copies)" if n_copies else "")
         + (f", {ctx.world_size} processes" if ctx.distributed else "")
         + (f", mixed precision {str(runtime.amp).removeprefix('torch.')}" if runtime.amp else ""))
-    run = fit_and_score(cfg, inputs, mode, tr, va, runtime=runtime, score_val=True, log=log)
+    with EpochBar(progress, cfg.train.epochs, f"train {mode}") as on_epoch:
+        run = fit_and_score(cfg, inputs, mode, tr, va, runtime=runtime, score_val=True, log=log, on_epoch=on_epoch)
     model, result = run.model, run.result
     metrics = {"best_epoch": result.best_epoch, "select": cfg.train_config().metric, "n_train": len(tr),
                "n_val": len(va), "excluded": inputs.excluded}

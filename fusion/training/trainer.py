@@ -148,7 +148,8 @@ def _evaluate(model: EmotionModel, items: Sequence[dict], labels: Sequence[str],
 
 
 def train(model: EmotionModel, train_items: Sequence[dict], val_items: Sequence[dict], cfg: TrainConfig,
-          log: Callable[[str], None] | None = None, amp: torch.dtype | None = None) -> TrainResult:
+          log: Callable[[str], None] | None = None, amp: torch.dtype | None = None,
+          on_epoch: Callable[[dict], None] | None = None) -> TrainResult:
     """Train in place on the model's device; keeps the weights of the epoch with the best validation
     ``cfg.select`` score (UA by default) and stops after ``cfg.patience`` epochs without a better one.
 
@@ -159,6 +160,7 @@ def train(model: EmotionModel, train_items: Sequence[dict], val_items: Sequence[
     ``amp``: torch.autocast dtype for the training steps (see fusion.training.device; None = float32).
     Each run sets the head's loss from ``cfg`` and its training labels (:func:`training_loss`,
     through ``model.set_loss``), replacing the one the model was built with.
+    ``on_epoch``: called with each epoch's curve row (also the refit's), e.g. a fusion.progress.EpochBar.
     """
     if not train_items:
         raise TrainingError("the training split is empty")
@@ -166,7 +168,7 @@ def train(model: EmotionModel, train_items: Sequence[dict], val_items: Sequence[
         raise TrainingError("the model has no trainable parameters")
     initial = copy.deepcopy(model.state_dict()) if cfg.refit and val_items else None
     net = distributed.wrap(model)  # DistributedDataParallel under torchrun (wrapped once, reused by the refit)
-    result = _fit(model, net, train_items, val_items, cfg, cfg.epochs, log, amp)
+    result = _fit(model, net, train_items, val_items, cfg, cfg.epochs, log, amp, on_epoch)
     if initial is not None:
         result.selection_val = _evaluate(model, val_items, list(model.labels), cfg.batch_size * 2)
         fitted = _held_out_fitted(model)  # the head's validation-fitted values: no held-out data is left
@@ -175,7 +177,7 @@ def train(model: EmotionModel, train_items: Sequence[dict], val_items: Sequence[
             log(f"  refit on train + validation ({len(train_items) + len(val_items)} utterances) "
                 f"for {result.best_epoch} epochs")
         result.refit_curve = _fit(model, net, list(train_items) + list(val_items), (), cfg, result.best_epoch,
-                                  log, amp).curve
+                                  log, amp, on_epoch).curve
         with torch.no_grad():
             for name, param in model.head.named_parameters():
                 if name in fitted:
@@ -218,7 +220,7 @@ def fit_head_on_validation(model: EmotionModel, items: Sequence[dict], batch_siz
 
 def _fit(model: EmotionModel, net: torch.nn.Module, train_items: Sequence[dict], val_items: Sequence[dict],
          cfg: TrainConfig, stop_after: int, log: Callable[[str], None] | None,
-         amp: torch.dtype | None) -> TrainResult:
+         amp: torch.dtype | None, on_epoch: Callable[[dict], None] | None = None) -> TrainResult:
     """Up to ``stop_after`` epochs of a ``cfg.epochs``-epoch schedule; with validation items, early
     stopping and the best epoch's weights, else the last epoch's."""
     labels = list(model.labels)
@@ -284,6 +286,8 @@ def _fit(model: EmotionModel, net: torch.nn.Module, train_items: Sequence[dict],
                 + (f"  val UA {row['val_ua']:.3f}" if "val_ua" in row else "")
                 + (f"  val {cfg.metric} {row[f'val_{cfg.metric}']:.3f}" if "val_ua" in row and cfg.metric != "ua"
                    else ""))
+        if on_epoch:
+            on_epoch(row)
         if val_items and since_best >= cfg.patience:
             break
     if best_state is not None:

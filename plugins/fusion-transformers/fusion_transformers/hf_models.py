@@ -19,6 +19,7 @@ from typing import Any
 from fusion.errors import ConfigError
 
 from .offline_models import MINILM, install_hint, offline_model_dir
+from .quiet_loading import quiet_hf_loading
 
 DEFAULT_MODEL = MINILM
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".h5", ".msgpack")
@@ -75,10 +76,12 @@ def hub_offline() -> bool:
 
 
 def _from_pretrained(location: str, local_only: bool) -> tuple[Any, Any]:
+    """Model and tokenizer, without transformers' / huggingface_hub's bars and load reports."""
     from transformers import AutoModel, AutoTokenizer
 
-    model = AutoModel.from_pretrained(location, local_files_only=local_only)
-    tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=local_only)
+    with quiet_hf_loading():
+        model = AutoModel.from_pretrained(location, local_files_only=local_only)
+        tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=local_only)
     return model, tokenizer
 
 
