@@ -22,6 +22,7 @@ from .cache import Cache
 from .data import Utterance
 from .errors import ConfigError, DatasetError
 from .model import MODES, ModelConfig, build_component, mode_uses
+from .speaker_norm import SpeakerNormConfig
 from .training.trainer import TrainConfig
 
 # Defaults: chosen by the benchmarks in bench/ (see README "Results").
@@ -69,6 +70,8 @@ class ExperimentConfig:
     device: str | None = None                          # cpu | cuda | mps | auto (None: cpu) for the trainable part
     amp: str | None = None                             # mixed precision: auto | off | bf16 | fp16 (None: auto)
     augment: AugmentConfig = field(default_factory=AugmentConfig)  # perturbed copies of training clips (off)
+    speaker_norm: SpeakerNormConfig = field(default_factory=SpeakerNormConfig)  # per-speaker acoustic feature
+                                                       # standardisation (fusion.speaker_norm; on)
 
     def __post_init__(self):
         if self.split_seed is not None and (isinstance(self.split_seed, bool) or not isinstance(self.split_seed, int)):
@@ -104,6 +107,7 @@ class ExperimentConfig:
             transcriber_config=dict(self.transcriber_config) if text else {},
             head=self.head if fused else "unimodal",
             head_config=dict(self.head_config if fused else self.unimodal_config),
+            speaker_norm={"shrink": float(self.speaker_norm.shrink)} if audio and self.speaker_norm.enabled else {},
         )
 
     def train_config(self, seed: int | None = None) -> TrainConfig:
@@ -119,6 +123,7 @@ class ExperimentConfig:
         d = dataclasses.asdict(self)
         d["train"] = self.train.to_dict()
         d["augment"] = self.augment.to_dict()
+        d["speaker_norm"] = self.speaker_norm.to_dict()
         if self.augment == AugmentConfig():  # off and untouched: not written (configs of before stay identical)
             del d["augment"]
         if not d["label_map"]:  # likewise: written only when set
@@ -141,6 +146,7 @@ class ExperimentConfig:
             raise ConfigError("config: 'dataset' is required")
         d["train"] = TrainConfig.from_dict(d.get("train", {}))
         d["augment"] = AugmentConfig.from_dict(d.get("augment", {}))
+        d["speaker_norm"] = SpeakerNormConfig.from_dict(d.get("speaker_norm", {}))
         for k in ("modes", "seeds", "speakers", "labels"):
             if d.get(k) is not None:
                 d[k] = tuple(d[k])

@@ -24,6 +24,7 @@ from torch import Tensor, nn
 
 from .components import HeadOutput, LossConfig
 from .errors import CheckpointError, ConfigError
+from .speaker_norm import Moments, normalize_by_group
 
 MODES = ("audio", "text", "fused")
 CHECKPOINT_FORMAT = 1
@@ -46,6 +47,8 @@ class ModelConfig:
     transcriber_config: dict = field(default_factory=dict)
     head: str = "unimodal"                      # registered fusion head name
     head_config: dict = field(default_factory=dict)
+    speaker_norm: dict = field(default_factory=dict)  # {"shrink": k}: acoustic features standardised per speaker
+                                                      # (fusion.speaker_norm); {} = off (models of before)
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -178,6 +181,23 @@ class EmotionModel(nn.Module):
             if config.uses_text else None
         self.head = build_head(config, self.acoustic.output_dim if self.acoustic is not None else None,
                                self.text.output_dim if self.text is not None else None, loss)
+        self.speaker_prior: Moments | None = None  # training moments of the acoustic features (speaker_norm)
+
+    # ------------------------------------------------------------------ speaker normalisation
+    @property
+    def normalizes_speakers(self) -> bool:
+        """Whether this model's acoustic features are standardised per speaker (see fusion.speaker_norm)."""
+        return bool(self.config.speaker_norm) and self.acoustic is not None
+
+    def normalize_speakers(self, features: dict, groups: dict) -> dict:
+        """Acoustic features (key -> [T, ...]) standardised by their group's moments (key -> group), shrunk
+        towards this model's training moments; unchanged when the model does not normalise speakers."""
+        if not self.normalizes_speakers or not features:
+            return dict(features)
+        if self.speaker_prior is None:
+            raise CheckpointError("the model normalises speakers but holds no training moments (speaker_norm); "
+                                  "retrain it or set speaker_norm.enabled=false")
+        return normalize_by_group(features, groups, self.speaker_prior, float(self.config.speaker_norm["shrink"]))[0]
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -208,8 +228,11 @@ class EmotionModel(nn.Module):
 
     # ------------------------------------------------------------------ checkpoints
     def checkpoint(self) -> dict:
-        return {"format": CHECKPOINT_FORMAT, "config": self.config.to_dict(),
+        ckpt = {"format": CHECKPOINT_FORMAT, "config": self.config.to_dict(),
                 "state_dict": self.state_dict(), "labels": list(self.labels)}
+        if self.speaker_prior is not None:
+            ckpt["speaker_norm"] = self.speaker_prior.to_dict()
+        return ckpt
 
     @classmethod
     def from_checkpoint(cls, ckpt: dict) -> "EmotionModel":
@@ -217,6 +240,8 @@ class EmotionModel(nn.Module):
             config = ModelConfig.from_dict(ckpt["config"])
             model = cls(config)
             model.load_state_dict(ckpt["state_dict"])
+            if "speaker_norm" in ckpt:
+                model.speaker_prior = Moments(ckpt["speaker_norm"]["mean"], ckpt["speaker_norm"]["var"])
         except KeyError as exc:
             raise CheckpointError(f"checkpoint is missing {exc}; expected keys config, state_dict, labels") from exc
         except RuntimeError as exc:

@@ -14,6 +14,7 @@ from .errors import ConfigError
 
 EXPERIMENT_SECTIONS = {  # --set prefix -> ExperimentConfig dict field
     "acoustic": "acoustic_config", "text": "text_config", "transcriber": "transcriber_config",
+    "speaker_norm": "speaker_norm",
     "head": "head_config", "unimodal": "unimodal_config", "train": "train", "recipe": "recipe_options",
     "augment": "augment",
 }

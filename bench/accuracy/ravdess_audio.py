@@ -76,6 +76,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     from fusion.cache import atomic_write_text
     from fusion.experiment import DEFAULT_ACOUSTIC_ENCODER, ExperimentConfig
+    from fusion.speaker_norm import SpeakerNormConfig
     from fusion.overrides import apply_sets
     from fusion.runners import load_corpus, run_ablation
     from fusion.training.trainer import TrainConfig
@@ -89,7 +90,8 @@ def main(argv=None) -> int:
     previous_rows = previous.get("encoders", {})
     kept = rs.kept_rows(previous, args)
     base = ExperimentConfig(dataset="ravdess", data_dir=args.data_dir, modes=("audio",), seeds=seeds,
-                            test_groups=tuple(tuple(f) for f in rs.FOLDS))
+                            test_groups=tuple(tuple(f) for f in rs.FOLDS),
+                            speaker_norm=SpeakerNormConfig(enabled=False))  # as when the results were measured
     if not args.no_baseline:
         start = time.perf_counter()
         baseline = results["encoders"][rs.BASELINE_ROW] = rs.classical_baseline(load_corpus(base), rs.FOLDS)

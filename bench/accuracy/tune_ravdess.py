@@ -43,11 +43,13 @@ def load(data_dir: str, encoder: str, acoustic_featurize: dict, inner: bool = Fa
     """(cfg, inputs, folds, labels) for the audio mode; features come from the shared cache."""
     from fusion.data import folds_from_groups
     from fusion.experiment import ExperimentConfig, prepare_inputs
+    from fusion.speaker_norm import SpeakerNormConfig
     from fusion.recipes import dataset_protocol
     from fusion.runners import load_corpus
 
     cfg = ExperimentConfig(dataset="ravdess", data_dir=data_dir, modes=("audio",), acoustic_encoder=encoder,
-                           acoustic_config=acoustic_featurize, test_groups=tuple(tuple(f) for f in rs.FOLDS))
+                           acoustic_config=acoustic_featurize, test_groups=tuple(tuple(f) for f in rs.FOLDS),
+                           speaker_norm=SpeakerNormConfig(enabled=False))  # as when the results were measured
     utts = load_corpus(cfg)
     labels = tuple(sorted({u.label for u in utts}))
     inputs = prepare_inputs(cfg, utts, labels, log=lambda s: print(s, file=sys.stderr))

@@ -8,6 +8,16 @@ from ..errors import FusionError
 from .options import build_predictor, predictor_options, quiet_option
 
 CHUNK = 32  # inputs per predict_batch call (progress granularity; memory stays bounded)
+def speaker_chunks(inputs) -> list[list[int]]:
+    """Indices of the inputs per predict_batch call: all the clips of one speaker together (a model
+    with speaker normalisation standardises them as one group), the others ``CHUNK`` at a time."""
+    by_speaker: dict[str, list[int]] = {}
+    loose: list[int] = []
+    for n, item in enumerate(inputs):
+        (by_speaker.setdefault(item.speaker, []) if item.speaker is not None else loose).append(n)
+    return [*by_speaker.values(), *(loose[i:i + CHUNK] for i in range(0, len(loose), CHUNK))]
+
+
 @click.command()
 @click.argument("model_dir", type=click.Path())
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
@@ -39,13 +49,13 @@ def predict(model_dir, paths, as_json, csv_out, recursive, ensemble_with, transc
 
     predictor = build_predictor(model_dir, transcriber, sets, ensemble_with)
     inputs = unique_ids(expand_paths(paths, recursive=recursive))
-    predictions = []
+    predictions = [None] * len(inputs)
     progress = progress_bars(quiet) if len(inputs) > 1 else None
     bar = progress(total=len(inputs), desc="predict", unit="file") if progress else None
     try:
-        for start in range(0, len(inputs), CHUNK):
-            chunk = inputs[start:start + CHUNK]
-            predictions += predictor.predict_batch(chunk)
+        for chunk in speaker_chunks(inputs):
+            for n, prediction in zip(chunk, predictor.predict_batch([inputs[n] for n in chunk])):
+                predictions[n] = prediction
             if bar is not None:
                 bar.update(len(chunk))
     finally:

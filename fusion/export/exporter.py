@@ -30,7 +30,9 @@ EXPORTER_NAMES = {"dynamo": "torch.export (dynamo)", "torchscript": "TorchScript
 PREPROCESSING = (
     "Not in the graph; done in Python (fusion.export.graph_inputs(model, wavs, transcripts) does all of it): "
     "decode audio to float32 mono 16 kHz (fusion.audio.load), resample to the acoustic encoder's rate, "
-    "audio = acoustic_encoder.featurize(wav) [Ta, ...]; transcribe with the model's transcriber, "
+    "audio = acoustic_encoder.featurize(wav) [Ta, ...]; with speaker_norm in the model config, standardise audio "
+    "by the moments of its speaker's clips shrunk towards the metadata's speaker_moments (fusion.speaker_norm); "
+    "transcribe with the model's transcriber, "
     "text = text_encoder.featurize(transcript) [Tt, ...]; zero-pad each modality to its longest item "
     "(fusion.model.pad_sequences) and pass the true lengths as int64."
 )
@@ -59,6 +61,8 @@ def metadata(graph: ClassifierGraph, example: dict[str, Tensor], model_dir: Path
         "inputs": [_spec(name, example[name]) for name in graph.input_names],
         "outputs": [{"name": name, "shape": ["batch", len(config.labels)]} for name in graph.output_names],
         "preprocessing": PREPROCESSING, "model": config.to_dict(),
+        **({"speaker_moments": {k: v.tolist() for k, v in graph.model.speaker_prior.to_dict().items()}}
+           if graph.model.speaker_prior is not None else {}),
     }
 
 

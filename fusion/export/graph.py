@@ -81,9 +81,12 @@ GRAPHS = {"audio": AudioGraph, "text": TextGraph, "fused": FusedGraph}
 
 
 def graph_inputs(model: EmotionModel, wavs: Sequence[np.ndarray] | None = None,
-                 texts: Sequence[str] | None = None) -> dict[str, Tensor]:
+                 texts: Sequence[str] | None = None, speakers: Sequence[str] | None = None) -> dict[str, Tensor]:
     """The preprocessing step: decoded audio (float32 mono at 16 kHz, e.g. from ``fusion.audio.load``)
-    and transcripts -> the graph's inputs by name (the modalities the model's mode needs)."""
+    and transcripts -> the graph's inputs by name (the modalities the model's mode needs).
+
+    A model with speaker normalisation standardises the clips of one speaker together (``speakers``,
+    one name per clip; None: each clip is its own group, as ``fusion predict`` does without speakers)."""
     out: dict[str, Tensor] = {}
     with torch.no_grad():
         if model.acoustic is not None:
@@ -93,6 +96,9 @@ def graph_inputs(model: EmotionModel, wavs: Sequence[np.ndarray] | None = None,
             rate = model.acoustic.sample_rate
             feats = [model.acoustic.featurize(torch.from_numpy(np.ascontiguousarray(
                 resample(np.asarray(w, dtype=np.float32), TARGET_SR, rate)))) for w in wavs]  # [Ta, ...] each
+            groups = {n: f"speaker:{speakers[n]}" if speakers else f"input:{n}" for n in range(len(feats))}
+            normalized = model.normalize_speakers(dict(enumerate(feats)), groups)  # unchanged without speaker_norm
+            feats = [normalized[n] for n in range(len(feats))]
             out["audio"], out["audio_lengths"] = pad_sequences([f.float() for f in feats])  # [B, Ta, ...], [B]
         if model.text is not None:
             if texts is None:

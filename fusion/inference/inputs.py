@@ -32,6 +32,8 @@ class PredictInput:
     sr: int | None = None                   # sample rate of an array source
     transcript: str | None = None           # a known transcript (used as is, no speech-to-text)
     error: str | None = None                # set when the input could not even be formed
+    speaker: str | None = None              # who speaks: clips of one speaker are normalised together
+                                            # (models with speaker_norm); None: the input is its own group
 
     @property
     def file(self) -> Path | None:
@@ -55,7 +57,7 @@ def as_input(item: Any, sr: int | None = None, index: int = 0) -> PredictInput:
     if isinstance(item, Utterance):
         if item.audio is None:
             return PredictInput(item.id, error=f"utterance {item.id!r} has no audio file")
-        return PredictInput(item.id, Path(item.audio), transcript=item.transcript)
+        return PredictInput(item.id, Path(item.audio), transcript=item.transcript, speaker=item.speaker)
     if _is_array(item):
         return PredictInput(f"array-{index}", item, sr=sr)
     if isinstance(item, (str, os.PathLike)):
@@ -103,6 +105,5 @@ def unique_ids(inputs: Sequence[PredictInput]) -> list[PredictInput]:
     out = []
     for item in inputs:
         n = seen[item.id] = seen.get(item.id, 0) + 1
-        out.append(item if n == 1 else PredictInput(f"{item.id}#{n}", item.source, item.sr, item.transcript,
-                                                    item.error))
+        out.append(item if n == 1 else dataclasses.replace(item, id=f"{item.id}#{n}"))
     return out

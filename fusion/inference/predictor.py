@@ -156,8 +156,8 @@ class Predictor:
                     out[n] = self._predict_long(item, *opened)
             except Exception as exc:  # noqa: BLE001 - one bad input never aborts the batch
                 out[n] = self._failed(item, _reason(exc))
-            if len(pending) >= self.config.batch_size:
-                self._predict_clips(pending, out)
+            if len(pending) >= self.config.batch_size and not self.model.normalizes_speakers:
+                self._predict_clips(pending, out)  # (speaker-normalising models see the whole call's clips)
                 pending = []
         self._predict_clips(pending, out)
         return out  # type: ignore[return-value]
@@ -206,7 +206,8 @@ class Predictor:
                 ready.append((clip, self._features(clip.wav, texts.get(clip.item.id))))
             except Exception as exc:  # noqa: BLE001
                 out[clip.index] = self._failed(clip.item, _reason(exc))
-        for clip, scores in zip([c for c, _ in ready], self._forward([f for _, f in ready])):
+        feats = self._speaker_normalized([f for _, f in ready], [_group(c.item) for c, _ in ready])
+        for clip, scores in zip([c for c, _ in ready], self._forward_batches(feats)):
             if isinstance(scores, str):
                 out[clip.index] = self._failed(clip.item, scores)
                 continue
@@ -299,6 +300,18 @@ class Predictor:
                        {name: probabilities(self.labels, p[i]) for name, p in branch.items()})
                 for i in range(len(feats))]
 
+    def _forward_batches(self, feats: Sequence[tuple]) -> list[Scores | str]:
+        """:meth:`_forward` over ``batch_size`` inputs at a time."""
+        size = self.config.batch_size
+        return [s for i in range(0, len(feats), size) for s in self._forward(feats[i:i + size])]
+
+    def _speaker_normalized(self, feats: list[tuple], groups: list[str]) -> list[tuple]:
+        """(audio, text) features with the audio standardised per group (models with speaker_norm)."""
+        if not self.model.normalizes_speakers or not feats:
+            return feats
+        audio = self.model.normalize_speakers({i: f[0] for i, f in enumerate(feats)}, dict(enumerate(groups)))
+        return [(audio[i], f[1]) for i, f in enumerate(feats)]
+
     # ------------------------------------------------------------------ long inputs
     def _predict_long(self, item: PredictInput, source: FileSource | ArraySource, duration: float,
                       warnings: list[str]) -> Prediction:
@@ -312,9 +325,11 @@ class Predictor:
             spans = [(0.0, first)]
             quiet = "is silent" if not len(levels) or levels.max() <= SILENCE_DB else "has no speech above the VAD floor"
             warnings.append(f"the recording {quiet} ({duration:.1f} s): predicted on the first {first:.1f} s only")
-        segments: list[SegmentPrediction] = []
+        ready = []
         for start in range(0, len(spans), self.config.batch_size):
-            segments += self._predict_spans(source, spans[start:start + self.config.batch_size], warnings)
+            ready += self._span_features(source, spans[start:start + self.config.batch_size], warnings)
+        feats = self._speaker_normalized([r[3] for r in ready], [_group(item)] * len(ready))  # one file: one group
+        segments = self._score_spans([(*r[:3], f) for r, f in zip(ready, feats)], warnings)
         if not segments:
             raise FusionError(f"no segment could be predicted ({len(spans)} tried): {warnings[-1]}")
         scores, transcript = summarize_segments(segments)
@@ -322,8 +337,8 @@ class Predictor:
                           transcript if self.model.config.uses_text else None, scores.branches, duration,
                           silent, warnings, segments=segments)
 
-    def _predict_spans(self, source, spans: Sequence[tuple[float, float]], warnings: list[str]) -> list[SegmentPrediction]:
-        """One batch of segments; a segment that fails is skipped with a warning."""
+    def _span_features(self, source, spans: Sequence[tuple[float, float]], warnings: list[str]) -> list[tuple]:
+        """One batch of segments -> (start, end, text, features) each; a failing segment is skipped with a warning."""
         decoded = []
         for start, end in spans:
             try:
@@ -343,7 +358,11 @@ class Predictor:
                 error = _reason(exc)
             if error is not None:
                 warnings.append(f"segment {start:.2f}-{end:.2f} s skipped: {error}")
-        results = self._forward([r[3] for r in ready])
+        return ready
+
+    def _score_spans(self, ready: list[tuple], warnings: list[str]) -> list[SegmentPrediction]:
+        """(start, end, text, features) of segments -> their predictions (a failed batch: warnings)."""
+        results = self._forward_batches([r[3] for r in ready])
         out = []
         for (start, end, text, _), scores in zip(ready, results):
             if isinstance(scores, str):
@@ -351,6 +370,11 @@ class Predictor:
                 continue
             out.append(SegmentPrediction(start, end, scores.label, scores.probabilities, text, scores.branches))
         return out
+
+
+def _group(item: PredictInput) -> str:
+    """The speaker-normalisation group of an input: its speaker, else the input itself."""
+    return f"speaker:{item.speaker}" if item.speaker is not None else f"input:{item.id}"
 
 
 def _reason(exc: BaseException) -> str:

@@ -19,6 +19,7 @@ from ..model import EmotionModel
 from ..training.device import Runtime, resolve_runtime
 from ..training.metrics import classification_metrics
 from ..training.trainer import TrainResult, predict_proba, seed_everything, train
+from .speakers import speaker_normalized
 
 
 @dataclass
@@ -85,9 +86,11 @@ def fit_and_score(cfg: ExperimentConfig, inputs: Inputs, mode: str, train_idx: S
     """
     seed = cfg.train.seed if seed is None else seed
     runtime = runtime or resolve_runtime(cfg.device, cfg.amp)
-    train_items = inputs.train_items(train_idx, mode)  # + augmented copies of the training clips
     seed_everything(seed)
-    model = EmotionModel(cfg.model_config(mode, inputs.labels)).to(runtime.device)
+    model = EmotionModel(cfg.model_config(mode, inputs.labels))
+    inputs = speaker_normalized(inputs, train_idx, model)  # per-speaker acoustic features (speaker_norm)
+    model = model.to(runtime.device)
+    train_items = inputs.train_items(train_idx, mode)  # + augmented copies of the training clips
     tcfg = cfg.train_config(seed)  # the seed, and the selection metric resolved (train.select or the corpus')
     result = train(model, train_items, inputs.items(val_idx, mode), tcfg, log=log, amp=runtime.amp, on_epoch=on_epoch)
     record = RunRecord(mode=mode, seed=seed, fold=fold, test_groups=list(test_groups),

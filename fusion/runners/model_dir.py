@@ -29,6 +29,7 @@ from ..training.metrics import classification_metrics
 from ..training.trainer import predict_proba
 from .corpus import load_corpus
 from .fit import fit_and_score
+from .speakers import speaker_group
 from .provenance import component_versions, versions
 
 
@@ -176,6 +177,11 @@ def evaluate_model_dir(model_dir, dataset: str, data_dir=None, split: str | None
             + "; ".join(f"{k}: {v}" for k, v in list(inputs.excluded.items())[:5]))
     if not inputs.utterances:
         raise DatasetError("no utterance could be scored")
+    if model.normalizes_speakers:  # each scored speaker standardised by their own clips (fusion.speaker_norm)
+        groups = {u.id: speaker_group(u) for u in inputs.utterances}
+        inputs = dataclasses.replace(inputs, audio=model.normalize_speakers({k: inputs.audio[k] for k in groups},
+                                                                            groups))
+        log(f"speaker normalisation: {len(set(groups.values()))} speaker(s) standardised by their own clips")
     probs = predict_proba(model, inputs.items(range(len(inputs.utterances)), model.config.mode))  # [N, C]
     scored = list(labels) if labels is not None else [l for l in model.labels if l in {u.label for u in inputs.utterances}]
     restricted = scored != list(model.labels)

@@ -62,8 +62,10 @@ def test_the_search_gives_the_numbers_of_the_hand_written_loop(fake_plugins, syn
     from fusion.runners import load_corpus
     from fusion.training.trainer import TrainConfig
 
+    from fusion.speaker_norm import SpeakerNormConfig
+
     base = ExperimentConfig(dataset="synthetic", data_dir=str(synthetic_corpus), modes=("audio",),
-                            acoustic_encoder="fake-frames")
+                            acoustic_encoder="fake-frames", speaker_norm=SpeakerNormConfig(enabled=False))
     utts = load_corpus(base)
     labels = tuple(sorted({u.label for u in utts}))
     inputs = prepare_inputs(base, utts, labels)

@@ -280,7 +280,8 @@ def test_augmented_ablation_trains_on_copies_of_each_folds_training_clips_only(f
 
 
 def test_default_ablation_is_the_plain_training_loop(fake_plugins, synthetic_corpus, tmp_path, monkeypatch):
-    """augment off (the default): what run_ablation trains and predicts is the loop of before, item for item."""
+    """augment off (the default) and no speaker normalisation: what run_ablation trains and predicts is the
+    loop of before, item for item."""
     import numpy as np
 
     from fusion.runners import load_corpus
@@ -289,8 +290,10 @@ def test_default_ablation_is_the_plain_training_loop(fake_plugins, synthetic_cor
     from fusion.model import EmotionModel
     from fusion.training.trainer import predict_proba, seed_everything, train
 
+    from fusion.speaker_norm import SpeakerNormConfig
+
     cfg = _cfg(synthetic_corpus, modes=("audio", "fused"), folds=2,
-               train=TrainConfig(epochs=3, batch_size=16, lr=3e-3))
+               train=TrainConfig(epochs=3, batch_size=16, lr=3e-3), speaker_norm=SpeakerNormConfig(enabled=False))
     assert "augment" not in cfg.to_dict()
     seen = _recorded(monkeypatch)
     run_ablation(cfg, tmp_path / "run", log=lambda s: None, jobs=1)
