@@ -42,7 +42,7 @@ def load_member(role: str, model_dir) -> MemberSpec:
     model = EmotionModel.load(d)
     if model.config.mode != role:
         raise ConfigError(f"--{role} {d} is a {model.config.mode} model; --{role} takes a model trained "
-                          f"with --mode {role} (valid: {', '.join(ROLES)} for --audio / --text respectively)")
+                          f"with --mode {role} (--audio: an audio model, --text: a text model)")
     recipe, mapping = member_label_map(d, model.labels)
     if not mapping:
         raise LabelMismatchError(f"--{role} {d}: none of its labels ({', '.join(model.labels)}) has a canonical "
