@@ -23,14 +23,15 @@ def predictor_options(transcriber_help: str) -> Callable:
 
 
 def build_predictor(model_dir, transcriber: str | None, sets: tuple[str, ...], ensemble_with: tuple = ()):
-    """The Predictor the predictor options describe; with ``ensemble_with`` (more model dirs) an
-    EnsemblePredictor of ``model_dir`` and those, every member built with the same options."""
-    from ..inference import EnsemblePredictor, Predictor
+    """The Predictor the predictor options describe (a ComposedPredictor for a composed directory);
+    with ``ensemble_with`` (more model dirs) an EnsemblePredictor of ``model_dir`` and those, every
+    member built with the same options."""
+    from ..inference import EnsemblePredictor, load
 
     options = parse_sets(tuple(sets), PREDICTOR_SECTIONS)
     if ensemble_with:
         return EnsemblePredictor([model_dir, *ensemble_with], transcriber=transcriber, **options)
-    return Predictor(model_dir, transcriber=transcriber, **options)
+    return load(model_dir, transcriber=transcriber, **options)
 
 
 QUIET_HELP = ("no progress bars and no progress lines: only warnings, errors and the result (bars are drawn "

@@ -166,11 +166,19 @@ def train(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head, 
                                    "joy=happy,anger=angry")
 @click.option("--labels", "keep_labels", metavar="L1,L2,...",
               help="score only these canonical labels (the model's decision is restricted to them)")
+@click.option("--transcriber", metavar="NAME|gold",
+              help="transcripts the text side reads: a speech-to-text name, or 'gold' for the corpus' own "
+                   "(default: the model's transcriber)")
 @click.option("--json", "as_json", is_flag=True, help="print exactly one JSON object")
 @runtime_options
 @quiet_option
-def evaluate(model_dir, dataset, data_dir, split, label_map, keep_labels, as_json, device, threads, quiet):
-    """Score a trained model on a corpus: UA, WA, macro/weighted F1, confusion matrix."""
+def evaluate(model_dir, dataset, data_dir, split, label_map, keep_labels, transcriber, as_json, device, threads, quiet):
+    """Score a trained (or composed) model on a corpus: UA, WA, macro/weighted F1, confusion matrix.
+
+    A fused model whose head has per-modality branches, and a composed model, also get the audio
+    branch, the text branch and the fused output side by side, with a paired bootstrap CI of
+    fused - best branch.
+    """
     from ..training.device import set_threads
     from ..runners import evaluate_model_dir
 
@@ -182,20 +190,42 @@ def evaluate(model_dir, dataset, data_dir, split, label_map, keep_labels, as_jso
     set_threads(threads)
     m = evaluate_model_dir(model_dir, dataset, data_dir, split=split, label_map=mapping,
                            labels=parse_label_list(keep_labels) if keep_labels else None,
-                           progress=progress_bars(quiet), log=stderr_log(quiet), device=device)
+                           progress=progress_bars(quiet), log=stderr_log(quiet), device=device,
+                           transcriber=transcriber)
     if as_json:
         keys = ("ua", "wa", "macro_f1", "weighted_f1", "n", "labels", "confusion", "per_class_recall", "excluded",
-                "restricted_to")
+                "restricted_to", "transcriber", "branches", "fused_vs_best_branch", "composition")
         click.echo(json.dumps({k: m[k] for k in keys if k in m}))
         return
-    click.echo(f"n={m['n']}  UA {100 * m['ua']:.1f}  WA {100 * m['wa']:.1f}  macro-F1 {100 * m['macro_f1']:.1f}"
-               f"  weighted-F1 {100 * m['weighted_f1']:.1f}")
-    click.echo("per-class recall: " + ", ".join(f"{k} {100 * v:.1f}" for k, v in m["per_class_recall"].items()))
+    for line in _evaluation_lines(m):
+        click.echo(line)
+
+
+def _evaluation_lines(m: dict) -> list[str]:
+    from ..runners.branches import branch_table
+
+    lines = [f"n={m['n']}  UA {100 * m['ua']:.1f}  WA {100 * m['wa']:.1f}  macro-F1 {100 * m['macro_f1']:.1f}"
+             f"  weighted-F1 {100 * m['weighted_f1']:.1f}"
+             + (f"  (transcripts: {m['transcriber']})" if m.get("transcriber") else "")]
+    lines.append("per-class recall: " + ", ".join(f"{k} {100 * v:.1f}" for k, v in m["per_class_recall"].items()))
     width = max(len(l) for l in m["labels"])
-    click.echo("confusion (rows = true, counts):")
-    click.echo(" " * (width + 1) + " ".join(f"{l[:5]:>5}" for l in m["labels"]))
+    lines.append("confusion (rows = true, counts):")
+    lines.append(" " * (width + 1) + " ".join(f"{l[:5]:>5}" for l in m["labels"]))
     for label, row in zip(m["labels"], m["confusion_counts"]):
-        click.echo(f"{label:>{width}} " + " ".join(f"{c:>5}" for c in row))
+        lines.append(f"{label:>{width}} " + " ".join(f"{c:>5}" for c in row))
+    if "composition" in m:
+        c = m["composition"]
+        w, t = c["weights"], c["temperatures"]
+        how = "calibrated" if c["calibrated"] else "equal, uncalibrated"
+        lines.append(f"composition: weights audio {w['audio']:.2f} text {w['text']:.2f}, temperatures audio "
+                     f"{t['audio']:.2f} text {t['text']:.2f} ({how})")
+        if c["cross_fitted"]:
+            lines.append(f"cross-fitted: {c['reason']}: {len(c['folds'])} folds over {c['by']}s, each clip "
+                         "scored by weights fitted without its fold")
+    if "branches" in m:
+        lines.append("branch-wise (the same clips):")
+        lines.extend(branch_table(m))
+    return lines
 
 
 @click.command()

@@ -9,6 +9,7 @@ COMMAND_MODULES = {
     "fusion.commands.transcribe": ("transcribe",),
     "fusion.commands.train": ("train", "evaluate", "ablate"),
     "fusion.commands.predict": ("predict",),
+    "fusion.commands.compose": ("compose",),
     "fusion.commands.export": ("export",),
     "fusion.commands.serve": ("serve",),
 }

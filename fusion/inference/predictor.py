@@ -72,6 +72,11 @@ class Predictor:
             raise ConfigError(f"predictor: need long_threshold >= 1 s, batch_size >= 1 and 0 < hop <= 0.1 s; "
                               f"got {c.long_threshold}, {c.batch_size}, {c.hop}")
         self.vad = EnergyVAD(vad)
+        from ..runners.composed import is_composed
+
+        if is_composed(self.model_dir):
+            raise ConfigError(f"{self.model_dir} is a composed model (fusion compose): load it with "
+                              "fusion.load(MODEL_DIR) (a ComposedPredictor); it cannot be an ensemble member")
         self.model = EmotionModel.load(self.model_dir)  # eval mode
         self.transcriber = self._build_transcriber(transcriber, dict(transcriber_config or {}))
 

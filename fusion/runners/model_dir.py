@@ -17,20 +17,24 @@ import torch
 
 from ..cache import atomic_write_json, atomic_write_text
 from ..data import manifest_hash, train_val_split
-from ..errors import DatasetError, LabelMismatchError
+from ..errors import LabelMismatchError
 from ..experiment import ExperimentConfig, augment_inputs, prepare_inputs
 from ..labels import label_map_for, restrict_probs, restriction_note, select_labels
-from ..model import EmotionModel, ModelConfig
+from ..model import EmotionModel
 from ..progress import EpochBar
-from ..recipes import Corpus, dataset_protocol, prepare_dataset
+from ..recipes import Corpus, dataset_protocol
 from ..training import distributed
 from ..training.device import Runtime, resolve_runtime, select_device
 from ..training.metrics import classification_metrics
-from ..training.trainer import predict_proba
+from .branches import branch_comparison
+from .composed import is_composed
+from .composed_eval import evaluate_composed_dir
 from .corpus import load_corpus
 from .fit import fit_and_score
-from .speakers import speaker_group
 from .provenance import component_versions, versions
+from .scoring import evaluation_corpus, experiment_for, model_outputs
+
+__all__ = ["evaluate_model_dir", "experiment_for", "train_model_dir", "write_dir_atomically"]
 
 
 def write_dir_atomically(out_dir: Path, write: Callable[[Path], None]) -> None:
@@ -126,43 +130,40 @@ def _train_model_dir(cfg: ExperimentConfig, out_dir: str | Path, ctx: distribute
     return metrics
 
 
-def experiment_for(model_config: ModelConfig, dataset: str, data_dir) -> ExperimentConfig:
-    """The ExperimentConfig that featurizes data exactly as the model was trained."""
-    mc = model_config
-    kwargs = dict(dataset=dataset, data_dir=None if data_dir is None else str(data_dir), modes=(mc.mode,))
-    if mc.uses_audio:
-        kwargs.update(acoustic_encoder=mc.acoustic_encoder, acoustic_config=dict(mc.acoustic_config))
-    if mc.uses_text:
-        kwargs.update(text_encoder=mc.text_encoder, text_config=dict(mc.text_config),
-                      transcriber=mc.transcriber or "gold", transcriber_config=dict(mc.transcriber_config))
-    return ExperimentConfig(**kwargs)
-
-
 def evaluate_model_dir(model_dir, dataset: str, data_dir=None, split: str | None = None,
                        label_map: dict | None = None, progress=None, log: Callable[[str], None] = print,
-                       device: str | None = None, labels: Sequence[str] | None = None) -> dict:
+                       device: str | None = None, labels: Sequence[str] | None = None,
+                       transcriber: str | None = None) -> dict:
     """Score a model directory on a corpus (or one ``split`` of it).
 
     ``label_map`` renames corpus labels (to the model's); ``labels`` keeps only these canonical labels
     (the recipe's map, then ``label_map``, applied as in training: :func:`fusion.labels.select_labels`).
     When the scored labels are a subset of the model's, the decision is restricted to them
     (renormalised probabilities, :func:`fusion.labels.restrict_probs`), logged, and the metrics name
-    them under ``restricted_to``; a scored label the model lacks is a LabelMismatchError naming it."""
+    them under ``restricted_to``; a scored label the model lacks is a LabelMismatchError naming it.
+    ``transcriber`` (a name, or ``"gold"`` for the corpus' transcripts) replaces the model's own
+    speech-to-text; the one read is named under ``transcriber``.
+
+    A fused model whose head has per-modality branches also gets ``branches`` (audio / text / fused
+    metrics) and ``fused_vs_best_branch`` (:func:`fusion.runners.branches.branch_comparison`). A
+    composed model directory (``fusion compose``) is scored by
+    :func:`fusion.runners.composed_eval.evaluate_composed_dir`."""
+    if is_composed(model_dir):
+        return evaluate_composed_dir(model_dir, dataset, data_dir, split=split, label_map=label_map,
+                                     progress=progress, log=log, device=device, labels=labels,
+                                     transcriber=transcriber)
     model = EmotionModel.load(model_dir).to(select_device(device))
-    corpus = prepare_dataset(dataset, data_dir)
+    _, corpus = evaluation_corpus(dataset, data_dir, split)
     utts, skipped = list(corpus), list(corpus.skipped)
-    if split:
-        available = sorted({str(u.split) for u in utts})
-        utts = [u for u in utts if u.split == split]
-        if not utts:
-            raise DatasetError(f"dataset {dataset!r} has no split {split!r} in {data_dir}; "
-                               f"available: {', '.join(available)}")
     if labels is not None:
         from ..plugins import get_component
 
         recipe = get_component("dataset", dataset).name
         utts, excluded = select_labels(utts, keep=labels, label_map=label_map_for(recipe, label_map))
         skipped += excluded.items()
+        if excluded:
+            log(f"{len(excluded)} utterance(s) left out: their labels are not among {', '.join(labels)} "
+                "(the result's 'excluded' lists them)")
     elif label_map:
         utts = [dataclasses.replace(u, label=label_map.get(u.label, u.label)) for u in utts]
     unknown = sorted({u.label for u in utts} - set(model.labels))
@@ -170,27 +171,24 @@ def evaluate_model_dir(model_dir, dataset: str, data_dir=None, split: str | None
         raise LabelMismatchError(f"labels {unknown} of dataset {dataset!r} are unknown to the model "
                                  f"(model labels: {', '.join(model.labels)}); pass --label-map "
                                  f"CORPUS_LABEL=MODEL_LABEL,... or a [map] TOML file")
-    cfg = experiment_for(model.config, dataset, data_dir)
-    inputs = prepare_inputs(cfg, Corpus(utts, skipped), model.labels, progress=progress, log=log)
-    if inputs.excluded:
-        log(f"warning: {len(inputs.excluded)} utterance(s) could not be scored: "
-            + "; ".join(f"{k}: {v}" for k, v in list(inputs.excluded.items())[:5]))
-    if not inputs.utterances:
-        raise DatasetError("no utterance could be scored")
-    if model.normalizes_speakers:  # each scored speaker standardised by their own clips (fusion.speaker_norm)
-        groups = {u.id: speaker_group(u) for u in inputs.utterances}
-        inputs = dataclasses.replace(inputs, audio=model.normalize_speakers({k: inputs.audio[k] for k in groups},
-                                                                            groups))
-        log(f"speaker normalisation: {len(set(groups.values()))} speaker(s) standardised by their own clips")
-    probs = predict_proba(model, inputs.items(range(len(inputs.utterances)), model.config.mode))  # [N, C]
-    scored = list(labels) if labels is not None else [l for l in model.labels if l in {u.label for u in inputs.utterances}]
+    out = model_outputs(model, Corpus(utts, skipped), dataset, data_dir, transcriber, progress=progress, log=log)
+    probs, branches = out.probs, out.branches                                              # [N, C]
+    scored = list(labels) if labels is not None else [l for l in model.labels if l in {u.label for u in out.utterances}]
     restricted = scored != list(model.labels)
     if restricted:
         probs = restrict_probs(probs, model.labels, scored)  # [N, K]
+        branches = {name: restrict_probs(p, model.labels, scored) for name, p in branches.items()}
         log(restriction_note(model.labels, scored))
-    y = [scored.index(u.label) for u in inputs.utterances]
+    y = [scored.index(u.label) for u in out.utterances]
     m = classification_metrics(y, probs.argmax(1), scored)
     if restricted:
         m["restricted_to"] = scored
-    m["excluded"] = inputs.excluded
+    if branches:
+        m.update(branch_comparison(y, {**branches, "fused": probs}, scored))
+    elif model.config.mode == "fused":
+        log(f"note: fusion head {model.config.head!r} has no per-modality branches: no branch-wise evaluation "
+            "(heads with branches: late, cross-attention)")
+    if out.transcriber is not None:
+        m["transcriber"] = out.transcriber
+    m["excluded"] = out.excluded
     return m

@@ -79,3 +79,23 @@ def write_long_recording(path: Path, duration: float = 180.0, sr: int = SR) -> l
     wav, bursts = long_recording(duration, sr)
     sf.write(str(path), wav, sr, subtype="PCM_16")
     return bursts
+
+
+def train_members(root: Path, epochs: int = 6) -> dict[str, Path]:
+    """The members of a composed model: an audio-only model and a text-only model (gold transcripts)
+    trained on the synthetic corpus -> {"audio": dir, "text": dir, "corpus": corpus dir}."""
+    from fusion.experiment import ExperimentConfig
+    from fusion.runners import train_model_dir
+    from fusion.training.trainer import TrainConfig
+    from tests.fakes import make_synthetic_corpus
+
+    out = {"corpus": make_synthetic_corpus(root / "corpus")}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FUSION_CACHE", str(root / "train-cache"))
+        for mode in ("audio", "text"):
+            cfg = ExperimentConfig(dataset="synthetic", data_dir=str(out["corpus"]), modes=(mode,),
+                                   acoustic_encoder="fake-frames", text_encoder="fake-bag", transcriber="gold",
+                                   train=TrainConfig(epochs=epochs, batch_size=8, lr=3e-3))
+            train_model_dir(cfg, root / mode, log=lambda msg: None)
+            out[mode] = root / mode
+    return out

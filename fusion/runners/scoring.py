@@ -1,0 +1,123 @@
+"""A trained model's outputs on a corpus it was not trained on: what evaluation and calibration score.
+
+:func:`model_outputs` featurizes the utterances exactly as the model was trained (its encoders,
+its transcriber unless another is named: ``"gold"`` reads the corpus' transcripts), runs the model
+and returns the class probabilities and, for a fused model whose head declares ``has_branches``,
+each modality branch's probabilities.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ..data import Utterance
+from ..errors import ConfigError, DatasetError
+from ..experiment import ExperimentConfig, prepare_inputs
+from ..model import EmotionModel, ModelConfig, batch_to, collate
+from ..recipes import Corpus, prepare_dataset
+from ..training.trainer import predict_proba
+from .speakers import speaker_group
+
+
+def experiment_for(model_config: ModelConfig, dataset: str, data_dir, transcriber: str | None = None,
+                   transcriber_config: dict | None = None) -> ExperimentConfig:
+    """The ExperimentConfig that featurizes data exactly as the model was trained; ``transcriber``
+    (a name, or ``"gold"`` for the corpus' transcripts) replaces the model's own speech-to-text."""
+    mc = model_config
+    kwargs = dict(dataset=dataset, data_dir=None if data_dir is None else str(data_dir), modes=(mc.mode,))
+    if mc.uses_audio:
+        kwargs.update(acoustic_encoder=mc.acoustic_encoder, acoustic_config=dict(mc.acoustic_config))
+    if mc.uses_text:
+        name = transcriber or mc.transcriber or "gold"
+        if transcriber_config is None:  # the model's options only go with the model's transcriber
+            transcriber_config = dict(mc.transcriber_config) if name == mc.transcriber else {}
+        kwargs.update(text_encoder=mc.text_encoder, text_config=dict(mc.text_config),
+                      transcriber=name, transcriber_config=dict(transcriber_config))
+    return ExperimentConfig(**kwargs)
+
+
+def evaluation_corpus(dataset: str, data_dir=None, split: str | None = None) -> tuple[Corpus, Corpus]:
+    """``(everything the recipe read, the utterances of split)`` (both the same without ``split``);
+    DatasetError naming the available splits when ``split`` has none."""
+    corpus = prepare_dataset(dataset, data_dir)
+    if not split:
+        return corpus, corpus
+    chosen = [u for u in corpus if u.split == split]
+    if not chosen:
+        available = sorted({str(u.split) for u in corpus})
+        raise DatasetError(f"dataset {dataset!r} has no split {split!r} in {data_dir}; "
+                           f"available: {', '.join(available)}")
+    return corpus, Corpus(chosen, corpus.skipped)
+
+
+def has_branches(model: EmotionModel) -> bool:
+    """Whether the model reports per-modality branches: a fused model whose head declares them."""
+    return model.config.mode == "fused" and bool(getattr(model.head, "has_branches", False))
+
+
+@torch.no_grad()
+def predict_with_branches(model: EmotionModel, items: Sequence[dict], batch_size: int = 64
+                          ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Fused probabilities ``[N, C]`` and each branch's ``{"audio"|"text": [N, C]}`` (eval mode)."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    fused, branches = [], {}
+    for i in range(0, len(items), batch_size):
+        batch, _ = collate(items[i:i + batch_size])
+        out = model.run(batch_to(batch, device))                                      # logits [b, C]
+        fused.append(torch.softmax(out.logits.float(), dim=-1).cpu().numpy())         # [b, C]
+        for name, logits in out.branches.items():
+            branches.setdefault(name, []).append(torch.softmax(logits.float(), dim=-1).cpu().numpy())
+    model.train(was_training)
+    if not fused:
+        return np.zeros((0, len(model.labels))), {}
+    return np.concatenate(fused), {name: np.concatenate(parts) for name, parts in branches.items()}
+
+
+@dataclass
+class ModelOutputs:
+    """A model's outputs on the utterances it could score (``excluded``: the others, with reasons)."""
+
+    utterances: list[Utterance]
+    probs: np.ndarray                                                   # [N, C], columns = model labels
+    branches: dict[str, np.ndarray] = field(default_factory=dict)      # "audio"/"text" -> [N, C]
+    excluded: dict[str, str] = field(default_factory=dict)
+    transcriber: str | None = None                                     # what made the transcripts read
+
+
+def model_outputs(model: EmotionModel, utterances: Sequence[Utterance], dataset: str, data_dir=None,
+                  transcriber: str | None = None, transcriber_config: dict | None = None, progress=None,
+                  log: Callable[[str], None] = print) -> ModelOutputs:
+    """Featurize ``utterances`` (a Corpus' ``skipped`` files are carried into ``excluded``; a warning
+    names the utterances that failed beyond those) as the model was trained and run it. ``transcriber`` on an audio-only model is a ConfigError (it would
+    be ignored)."""
+    if transcriber is not None and not model.config.uses_text:
+        raise ConfigError(f"transcriber {transcriber!r}: the model is {model.config.mode}-only and reads no "
+                          "transcripts; leave --transcriber out")
+    cfg = experiment_for(model.config, dataset, data_dir, transcriber, transcriber_config)
+    inputs = prepare_inputs(cfg, utterances, None, progress=progress, log=log)
+    given = {str(k) for k, _ in getattr(utterances, "skipped", ())}  # left out before: not news
+    failed = {k: v for k, v in inputs.excluded.items() if k not in given}
+    if failed:
+        log(f"warning: {len(failed)} utterance(s) could not be scored: "
+            + "; ".join(f"{k}: {v}" for k, v in list(failed.items())[:5]))
+    if not inputs.utterances:
+        raise DatasetError("no utterance could be scored")
+    if model.normalizes_speakers:  # each scored speaker standardised by their own clips (fusion.speaker_norm)
+        groups = {u.id: speaker_group(u) for u in inputs.utterances}
+        inputs = dataclasses.replace(inputs, audio=model.normalize_speakers({k: inputs.audio[k] for k in groups},
+                                                                            groups))
+        log(f"speaker normalisation: {len(set(groups.values()))} speaker(s) standardised by their own clips")
+    items = inputs.items(range(len(inputs.utterances)), model.config.mode)
+    if has_branches(model):
+        probs, branches = predict_with_branches(model, items)                          # [N, C], {name: [N, C]}
+    else:
+        probs, branches = predict_proba(model, items), {}                              # [N, C]
+    return ModelOutputs(inputs.utterances, probs, branches, dict(inputs.excluded),
+                        cfg.transcriber if model.config.uses_text else None)
