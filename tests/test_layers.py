@@ -18,7 +18,7 @@ PACKAGE = ROOT / "fusion"
 LAYERS = [
     ("contracts", ["errors", "overrides", "components", "registry", "hookspecs", "plugins", "default_plugins"]),
     ("data", ["audio", "data", "cache", "labels", "recipes", "augment", "pooling", "progress"]),
-    ("inputs", ["features", "transcripts"]),
+    ("inputs", ["features", "transcripts", "speaker_norm"]),
     ("model", ["heads", "model"]),
     ("training", ["training"]),
     ("runners", ["experiment", "runners", "report"]),
