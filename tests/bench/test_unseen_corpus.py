@@ -21,27 +21,32 @@ def fake_emodb(make_wav, tmp_path):
     return tmp_path / "emodb"
 
 
-def test_runs_the_ablation_and_the_baseline_on_the_same_speaker_folds(fake_emodb, fake_plugins, tmp_path, capsys):
+def test_runs_model_probe_old_defaults_and_baseline_on_the_same_speaker_folds(fake_emodb, fake_plugins, tmp_path,
+                                                                             capsys):
     out = tmp_path / "out"
     code = uc.main(["--dataset", "emodb", "--data-dir", str(fake_emodb), "--folds", "2", "--seeds", "0",
-                    "--acoustic-encoder", "fake-frames", "--epochs", "2", "--out", str(out),
-                    "--runs", str(tmp_path / "runs")])
+                    "--acoustic-encoder", "fake-frames", "--epochs", "2", "--out", str(out), "--baseline",
+                    "--compare-defaults-of-before", "--work-dir", str(tmp_path / "runs")])
     assert code == 0
     r = json.loads((out / "unseen_emodb.json").read_text())
     assert r["labels"] == ["angry", "neutral", "sad"] and r["n_utterances"] == 24 and r["n_speakers"] == 4
     assert sorted(s for fold in r["folds"] for s in fold) == ["03", "08", "09", "10"] and len(r["folds"]) == 2
-    for row in (r["model"], r["baseline"]):
+    assert set(r["rows"]) == {"audio", "probe", "before", "baseline"}
+    for row in r["rows"].values():
         assert len(row["ua"]["per_fold"]) == 2 and 0.0 <= row["ua"]["mean"] <= 1.0
-    assert r["baseline"]["ua"]["mean"] > 0.9  # one pitch per class: the baseline reads the right labels and folds
+    assert r["rows"]["baseline"]["ua"]["mean"] > 0.9  # one pitch per class: the baseline reads the right labels
+    assert r["config"]["speaker_norm"]["enabled"] is True and -1 <= r["audio_vs_probe"]["diff"] <= 1
+    before = json.loads((tmp_path / "runs" / "unseen_emodb-s0-before" / "folds.json").read_text())
+    assert [f["test"] for f in before] == r["folds"]  # the same folds
     assert r["defaults"] is False and r["changed"] == ["acoustic encoder", "epochs"]
     md = (out / "unseen_emodb.md").read_text()
     assert "**Not the defaults** (changed: acoustic encoder, epochs)" in md
-    assert "MFCC functionals + logistic regression" in md and "0: " in md
+    assert "MFCC functionals + logistic regression" in md and "linear probe, same features" in md
 
 
 def test_a_missing_corpus_is_one_clear_error(tmp_path, capsys):
     code = uc.main(["--dataset", "emodb", "--data-dir", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out"),
-                    "--runs", str(tmp_path / "runs")])
+                    "--work-dir", str(tmp_path / "runs")])
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("error: ") and "nowhere" in err
@@ -49,6 +54,6 @@ def test_a_missing_corpus_is_one_clear_error(tmp_path, capsys):
 
 
 def test_an_unknown_dataset_names_the_valid_ones(tmp_path, capsys):
-    assert uc.main(["--dataset", "emodbx", "--data-dir", str(tmp_path), "--runs", str(tmp_path / "runs")]) == 2
+    assert uc.main(["--dataset", "emodbx", "--data-dir", str(tmp_path), "--work-dir", str(tmp_path / "runs")]) == 2
     err = capsys.readouterr().err
     assert "emodbx" in err and "emodb" in err.replace("emodbx", "")
