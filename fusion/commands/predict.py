@@ -49,6 +49,8 @@ def predict(model_dir, paths, as_json, csv_out, recursive, ensemble_with, transc
 
     predictor = build_predictor(model_dir, transcriber, sets, ensemble_with)
     inputs = unique_ids(expand_paths(paths, recursive=recursive))
+    if predictor.transcript_source is not None and not quiet:
+        click.echo(f"transcripts: {predictor.transcript_source}", err=True)
     predictions = [None] * len(inputs)
     progress = progress_bars(quiet) if len(inputs) > 1 else None
     bar = progress(total=len(inputs), desc="predict", unit="file") if progress else None

@@ -76,6 +76,10 @@ class ComposedPredictor:
         return self.text.transcriber
 
     @property
+    def transcript_source(self) -> str | None:
+        return self.text.transcript_source
+
+    @property
     def config(self):
         return self.audio.config
 

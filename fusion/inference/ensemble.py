@@ -99,6 +99,11 @@ class EnsemblePredictor:
         return any(m.needs_transcript for m in self._members)
 
     @property
+    def transcript_source(self) -> str | None:
+        """Where the first text-reading member's transcripts come from (None when no member reads text)."""
+        return next((m.transcript_source for m in self._members if m.uses_text), None)
+
+    @property
     def transcriber(self):
         """The first member's speech-to-text (None when no member has one)."""
         return next((m.transcriber for m in self._members if m.transcriber is not None), None)

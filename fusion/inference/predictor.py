@@ -16,6 +16,7 @@ at training time) and the transcriber named in the model's config, or the one pa
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +80,8 @@ class Predictor:
                               "fusion.load(MODEL_DIR) (a ComposedPredictor); it cannot be an ensemble member")
         self.model = EmotionModel.load(self.model_dir)  # eval mode
         self.transcriber = self._build_transcriber(transcriber, dict(transcriber_config or {}))
+        # an explicitly named speech-to-text transcribes every input, even one that comes with a transcript
+        self.uses_given_transcripts = transcriber is None or self.transcriber is None
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -97,6 +100,18 @@ class Predictor:
     def name(self) -> str:
         """What the model is called in messages and the web demo: its directory's name."""
         return self.model_dir.name
+
+    @property
+    def transcript_source(self) -> str | None:
+        """Where the transcripts come from, in words (None for an audio-only model)."""
+        if not self.uses_text:
+            return None
+        if self.transcriber is None:
+            return "given with each input (gold)"
+        name = self.transcriber.name
+        if self.uses_given_transcripts:
+            return f"given with the input where it has one, else {name} (speech-to-text)"
+        return f"{name} (speech-to-text; transcripts given with the inputs are not used)"
 
     @property
     def needs_transcript(self) -> bool:
@@ -139,6 +154,10 @@ class Predictor:
     # ------------------------------------------------------------------ public API
     def predict(self, source: Any, sr: int | None = None, *, transcript: str | None = None) -> Prediction:
         """One file path or array (recorded at ``sr`` Hz) -> Prediction (``error`` set on bad input)."""
+        if transcript is not None and not self.uses_given_transcripts:
+            raise ConfigError(f"a transcript was given, but this predictor was built with transcriber "
+                              f"{self.transcriber.name!r}, which transcribes every input: build it without "
+                              "transcriber= (or with transcriber='gold') to use the transcripts you give")
         return self.predict_batch([one_input(source, sr, transcript)])[0]
 
     def predict_batch(self, items: Iterable[Any], sr: int | None = None) -> list[Prediction]:
@@ -147,6 +166,8 @@ class Predictor:
         if self.model.config.uses_text and self.transcriber is None \
                 and any(i.transcript is None and i.error is None for i in inputs):
             raise self._transcriber_missing()
+        if not self.uses_given_transcripts:  # --transcriber NAME: speech-to-text for every input
+            inputs = [dataclasses.replace(i, transcript=None) for i in inputs]
         out: list[Prediction | None] = [None] * len(inputs)
         pending: list[_Clip] = []
         for n, item in enumerate(inputs):
