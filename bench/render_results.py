@@ -33,6 +33,10 @@ command that regenerates it.
 
 # (group, results file, heading, command that regenerates it)
 SECTIONS = [
+    ("Accuracy", "unseen_ravdess.md",
+     "RAVDESS audio, the defaults vs a linear probe on the same features (and the defaults of before)",
+     "python bench/accuracy/unseen_corpus.py --dataset ravdess --data-dir ../shared/data/ravdess "
+     "--compare-defaults-of-before"),
     ("Accuracy", "demo_fusion.md", "Demo corpus: fused vs unimodal", "python bench/accuracy/paired_fusion.py --demo-only"),
     ("Accuracy", "paired_fusion.md", "Real signals: RAVDESS audio paired with MELD text",
      "python bench/accuracy/paired_fusion.py --paired-only"),
