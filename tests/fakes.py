@@ -152,7 +152,7 @@ def make_fake_meld(root: Path, dialogues: int = 6) -> Path:
         for dia in range(n_dialogues):
             for utt, (label, word) in enumerate(MELD_WORDS.items()):
                 n += 1
-                rows.append(f'{n},i am so {word} now,Speaker{dia % 3},{label},neutral,{dia},{utt},1,1,'
+                rows.append(f'{n},i feel {word} today,Speaker{dia % 3},{label},neutral,{dia},{utt},1,1,'
                             '"00:00:01,000","00:00:02,000"\n')
         (root / f"{split}_sent_emo.csv").write_text(MELD_HEADER + "".join(rows), encoding="utf-8")
     return root
@@ -165,7 +165,7 @@ def make_fake_dailydialog(root: Path, dialogues: int = 6) -> Path:
     """DailyDialog's files (train, validation): four turns per dialogue, the word encodes the label."""
     root.mkdir(parents=True, exist_ok=True)
     for split, n_dialogues in (("train", dialogues), ("validation", max(2, dialogues // 3))):
-        turns = " ".join(f"well , {word} indeed . __eou__" for word in DAILYDIALOG_WORDS.values())
+        turns = " ".join(f"i feel {word} today . __eou__" for word in DAILYDIALOG_WORDS.values())
         (root / f"dialogues_{split}.txt").write_text(f"{turns}\n" * n_dialogues, encoding="utf-8")
         (root / f"dialogues_emotion_{split}.txt").write_text(f"{' '.join(DAILYDIALOG_WORDS)}\n" * n_dialogues,
                                                              encoding="utf-8")
