@@ -38,6 +38,21 @@ def comparison_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def per_corpus_table(results: dict) -> str:
+    """A multi-corpus run's ``per_corpus`` scores: one row per corpus, UA / WA / macro-F1 of each mode."""
+    modes = [m for m in results["modes"] if any(m in by_mode for by_mode in results["per_corpus"].values())]
+    lines = ["## Per corpus (test predictions of all folds and seeds, split by corpus)", "",
+             "UA, WA and macro-F1 in %, over the classes present in each corpus; n = scored predictions.", "",
+             "| corpus | " + " | ".join(f"{MODE_NAMES.get(m, m)} UA / WA / macro-F1" for m in modes) + " | n |",
+             "|---|" + "---|" * (len(modes) + 1)]
+    for name, by_mode in results["per_corpus"].items():
+        cells = [" / ".join(_pct(by_mode[m][k]) for k in ("ua", "wa", "macro_f1")) if m in by_mode else "-"
+                 for m in modes]
+        n = max(s["n"] for s in by_mode.values())
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {n} |")
+    return "\n".join(lines)
+
+
 def write_report(results: dict, out_dir: str | Path) -> Path:
     out = Path(out_dir)
     plots = write_plots(results, out)
@@ -59,6 +74,8 @@ def write_report(results: dict, out_dir: str | Path) -> Path:
             lines.append(f"| {name.replace('_', ' ')} | {100 * c['diff']:+.1f} | "
                          f"[{100 * c['ci_low']:+.1f}, {100 * c['ci_high']:+.1f}] | {c['p_not_better']:.3f} |")
         lines.append("")
+    if results.get("per_corpus"):
+        lines += per_corpus_table(results), ""
     lines += ["## Per-class recall (%)", "", "| class | " + " | ".join(MODE_NAMES.get(m, m) for m in results["modes"]) + " |",
               "|---|" + "---|" * len(results["modes"])]
     for label in labels:

@@ -120,6 +120,58 @@ def make_synthetic_corpus(root: Path, speakers: int = 6, per_label: int = 4, see
     return root
 
 
+RAVDESS_TONES = {"01": 220.0, "02": 250.0, "03": 330.0, "04": 165.0, "05": 440.0}  # neutral calm happy sad angry
+
+
+def make_fake_ravdess(root: Path, actors: tuple[str, ...] = ("01", "02", "03", "04")) -> Path:
+    """RAVDESS' layout and names (``Actor_XX/03-01-EE-01-SS-RR-XX.wav``), one pitch per emotion, 4 clips
+    per emotion and actor (statements x repetitions); five emotions, ``calm`` among them."""
+    rng = np.random.default_rng(0)
+    for actor in actors:
+        folder = root / f"Actor_{actor}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for emotion, freq in RAVDESS_TONES.items():
+            for statement in ("01", "02"):
+                for repetition in ("01", "02"):
+                    t = np.arange(int(16000 * rng.uniform(0.5, 0.8))) / 16000
+                    wav = 0.3 * np.sin(2 * np.pi * freq * (1 + 0.01 * int(actor)) * t) + 0.02 * rng.standard_normal(t.size)
+                    name = f"03-01-{emotion}-01-{statement}-{repetition}-{actor}.wav"
+                    sf.write(folder / name, wav.astype(np.float32), 16000)
+    return root
+
+
+MELD_WORDS = {"anger": "furious", "joy": "delighted", "neutral": "table", "sadness": "gloomy", "fear": "scared"}
+MELD_HEADER = "Sr No.,Utterance,Speaker,Emotion,Sentiment,Dialogue_ID,Utterance_ID,Season,Episode,StartTime,EndTime\n"
+
+
+def make_fake_meld(root: Path, dialogues: int = 6) -> Path:
+    """MELD's two CSVs (train, dev), text only, MELD's own label words; the word encodes the label."""
+    root.mkdir(parents=True, exist_ok=True)
+    for split, n_dialogues in (("train", dialogues), ("dev", max(2, dialogues // 3))):
+        rows, n = [], 0
+        for dia in range(n_dialogues):
+            for utt, (label, word) in enumerate(MELD_WORDS.items()):
+                n += 1
+                rows.append(f'{n},i feel {word} today,Speaker{dia % 3},{label},neutral,{dia},{utt},1,1,'
+                            '"00:00:01,000","00:00:02,000"\n')
+        (root / f"{split}_sent_emo.csv").write_text(MELD_HEADER + "".join(rows), encoding="utf-8")
+    return root
+
+
+DAILYDIALOG_WORDS = {"0": "table", "1": "furious", "4": "delighted", "5": "gloomy"}  # no emotion anger happiness sadness
+
+
+def make_fake_dailydialog(root: Path, dialogues: int = 6) -> Path:
+    """DailyDialog's files (train, validation): four turns per dialogue, the word encodes the label."""
+    root.mkdir(parents=True, exist_ok=True)
+    for split, n_dialogues in (("train", dialogues), ("validation", max(2, dialogues // 3))):
+        turns = " ".join(f"i feel {word} today . __eou__" for word in DAILYDIALOG_WORDS.values())
+        (root / f"dialogues_{split}.txt").write_text(f"{turns}\n" * n_dialogues, encoding="utf-8")
+        (root / f"dialogues_emotion_{split}.txt").write_text(f"{' '.join(DAILYDIALOG_WORDS)}\n" * n_dialogues,
+                                                             encoding="utf-8")
+    return root
+
+
 def prepare_synthetic(data_dir) -> Corpus:
     import csv
 

@@ -13,6 +13,7 @@ from ..overrides import EXPERIMENT_SECTIONS as SET_SECTIONS  # --set prefix -> E
 from ..overrides import apply_sets
 from ..progress import progress_bars, stderr_log
 from ..training.device import AMP_MODES, DEVICES
+from .datasets import MULTI_DATASET, OrderedOptionsCommand, apply_parts, dataset_options
 from .options import quiet_option
 
 COMPONENT_OPTIONS = {  # CLI option -> ExperimentConfig field
@@ -24,8 +25,12 @@ COMPONENT_OPTIONS = {  # CLI option -> ExperimentConfig field
 def component_options(f):
     """The component/training options shared by train and ablate."""
     opts = [
-        click.option("--dataset", help="registered dataset recipe (see `fusion plugins`)"),
-        click.option("--data-dir", type=click.Path(), help="corpus folder (default: the recipe's bundled data)"),
+        click.option("--dataset", multiple=True,
+                     help="registered dataset recipe (see `fusion plugins`); repeat it to train on several corpora "
+                          "at once (ids and speakers namespaced by corpus, labels mapped to canonical names)"),
+        click.option("--data-dir", type=click.Path(), multiple=True,
+                     help="corpus folder (default: the recipe's bundled data); with several --dataset, the "
+                          "folder of the --dataset just before it"),
         click.option("--acoustic-encoder", help="acoustic encoder name"),
         click.option("--text-encoder", help="text encoder name"),
         click.option("--transcriber", help="speech-to-text name, or 'gold' for the corpus transcript"),
@@ -74,7 +79,7 @@ def build_config(config_file, overrides: dict, sets=()):
 
     base = ExperimentConfig.from_toml(config_file).to_dict() if config_file else {}
     for key, value in overrides.items():
-        if value is None:
+        if value is None or key == "parts":
             continue
         if key == "epochs":
             base.setdefault("train", {})["epochs"] = value
@@ -83,6 +88,8 @@ def build_config(config_file, overrides: dict, sets=()):
         else:
             base[key] = value
     base = apply_sets(base, sets)
+    if overrides.get("parts"):  # several --dataset options: one multi-corpus dataset
+        apply_parts(base, overrides["parts"], sets)
     if not base.get("dataset"):
         raise ConfigError("--dataset is required (or a --config file that names one)")
     return ExperimentConfig.from_dict(base)
@@ -122,7 +129,7 @@ def _speakers(value):
     return tuple(s.strip() for s in value.split(",") if s.strip()) if value else None
 
 
-@click.command()
+@click.command(cls=OrderedOptionsCommand)
 @component_options
 @click.option("--mode", type=click.Choice(["audio", "text", "fused"]), help="which model to train")
 @click.option("--seed", type=int, help="random seed")
@@ -139,7 +146,7 @@ def train(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head, 
     from ..training.distributed import launched_context
     from ..runners import train_model_dir
 
-    cfg = build_config(config_file, dict(dataset=dataset, data_dir=data_dir, acoustic_encoder=acoustic_encoder,
+    cfg = build_config(config_file, dict(**dataset_options(dataset, data_dir), acoustic_encoder=acoustic_encoder,
                                          text_encoder=text_encoder, transcriber=transcriber, head=head,
                                          epochs=epochs, seed=seed, split_seed=split_seed,
                                          speakers=_speakers(speakers), modes=[mode] if mode else None,
@@ -157,10 +164,13 @@ def train(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head, 
                    if metrics.get("val") else f"saved {out_dir}")
 
 
-@click.command()
+@click.command(cls=OrderedOptionsCommand)
 @click.argument("model_dir", type=click.Path())
-@click.option("--dataset", required=True)
-@click.option("--data-dir", type=click.Path())
+@click.option("--dataset", required=True, multiple=True,
+              help="dataset recipe; repeat it (each with its --data-dir) to score on several corpora at once, "
+                   "with per-corpus scores")
+@click.option("--data-dir", type=click.Path(), multiple=True,
+              help="corpus folder; with several --dataset, the folder of the --dataset just before it")
 @click.option("--split", help="a predefined split to score (e.g. MELD train/dev/test)")
 @click.option("--label-map", help="map corpus labels to model labels: a [map] TOML file, or inline "
                                    "joy=happy,anger=angry")
@@ -187,14 +197,17 @@ def evaluate(model_dir, dataset, data_dir, split, label_map, keep_labels, transc
     from ..labels import parse_label_list
 
     mapping = _label_map(label_map)
+    chosen = dataset_options(dataset, data_dir)
+    recipe_options = {"parts": chosen["parts"]} if "parts" in chosen else None
     set_threads(threads)
-    m = evaluate_model_dir(model_dir, dataset, data_dir, split=split, label_map=mapping,
+    m = evaluate_model_dir(model_dir, MULTI_DATASET if recipe_options else chosen["dataset"], chosen.get("data_dir"),
+                           split=split, label_map=mapping,
                            labels=parse_label_list(keep_labels) if keep_labels else None,
                            progress=progress_bars(quiet), log=stderr_log(quiet), device=device,
-                           transcriber=transcriber)
+                           transcriber=transcriber, recipe_options=recipe_options)
     if as_json:
         keys = ("ua", "wa", "macro_f1", "weighted_f1", "n", "labels", "confusion", "per_class_recall", "excluded",
-                "restricted_to", "transcriber", "branches", "fused_vs_best_branch", "composition")
+                "restricted_to", "transcriber", "branches", "fused_vs_best_branch", "composition", "per_corpus")
         click.echo(json.dumps({k: m[k] for k in keys if k in m}))
         return
     for line in _evaluation_lines(m):
@@ -225,10 +238,15 @@ def _evaluation_lines(m: dict) -> list[str]:
     if "branches" in m:
         lines.append("branch-wise (the same clips):")
         lines.extend(branch_table(m))
+    if m.get("per_corpus"):
+        from ..runners.per_corpus import per_corpus_lines
+
+        lines.append("per corpus:")
+        lines.extend(per_corpus_lines(m["per_corpus"]))
     return lines
 
 
-@click.command()
+@click.command(cls=OrderedOptionsCommand)
 @component_options
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="run directory")
 @click.option("--modes", help="comma-separated subset of audio,text,fused, plus probe / text-probe: a "
@@ -259,7 +277,7 @@ def ablate(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head,
     except ValueError as exc:
         raise ConfigError(f"--seeds {seeds!r}: expected comma-separated integers") from exc
     cfg = build_config(config_file, dict(
-        dataset=dataset, data_dir=data_dir, acoustic_encoder=acoustic_encoder, text_encoder=text_encoder,
+        **dataset_options(dataset, data_dir), acoustic_encoder=acoustic_encoder, text_encoder=text_encoder,
         transcriber=transcriber, head=head, epochs=epochs, speakers=_speakers(speakers),
         modes=[m.strip() for m in modes.split(",")] if modes else None, folds=folds, protocol=protocol,
         seeds=seed_list, test_groups=[_speakers(g) for g in test_groups.split(";")] if test_groups else None,

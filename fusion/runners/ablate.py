@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,12 +23,13 @@ from ..data import Fold, folds_from_groups, make_folds, manifest_hash
 from ..errors import ConfigError
 from ..experiment import ExperimentConfig, augment_inputs, prepare_inputs
 from ..model import mode_uses
-from ..recipes import dataset_protocol
+from ..recipes import corpus_names, dataset_protocol
 from ..training.device import resolve_runtime
 from ..training.parallel import resolve_jobs, run_tasks
 from .aggregate import aggregate
 from .corpus import load_corpus
 from .fit import RunRecord, fit_and_score
+from .per_corpus import per_corpus_results
 from .probe import PROBE_MODES, chosen_c, probe_and_score
 from .provenance import component_versions, versions
 
@@ -70,6 +72,9 @@ def run_ablation(cfg: ExperimentConfig, out_dir: str | Path, *,
     labels = tuple(sorted({u.label for u in utts}))
     log(f"{cfg.dataset}: {len(utts)} utterances, {len({u.speaker for u in utts})} speakers, "
         f"{len(labels)} labels")
+    corpus_of = corpus_names(utts)  # a multi-corpus dataset: utterance id -> its corpus
+    if corpus_of:
+        log("corpora: " + ", ".join(f"{name} {n}" for name, n in Counter(corpus_of.values()).items()))
     inputs = prepare_inputs(cfg, utts, labels, progress=progress, log=log)
     if inputs.excluded:
         log(f"warning: excluded {len(inputs.excluded)} utterance(s) from every mode (see results.json 'excluded')")
@@ -132,6 +137,8 @@ def run_ablation(cfg: ExperimentConfig, out_dir: str | Path, *,
         excluded=inputs.excluded, cache=inputs.stats, wall_time_s=round(time.perf_counter() - start, 2),
         folds=[{"fold": f.index, "test": list(f.test_groups)} for f in folds],
     )
+    if corpus_of:
+        results["per_corpus"] = per_corpus_results(records, cfg.modes, labels, corpus_of)
     atomic_write_json(out / "results.json", results)
     from ..report import write_report
 

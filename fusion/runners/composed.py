@@ -72,11 +72,14 @@ def member_label_map(model_dir, labels: Sequence[str]) -> tuple[str | None, dict
     recipe, custom = None, {}
     if (Path(model_dir) / "config.toml").is_file():
         cfg = ExperimentConfig.from_toml(model_dir)
+        custom = cfg.label_map
         try:
-            recipe = get_component("dataset", cfg.dataset).name  # the registered name, not an alias
+            component = get_component("dataset", cfg.dataset)
+            recipe = component.name  # the registered name, not an alias
+            if component.meta.get("maps_labels"):  # multi: its labels are canonical already, map applied
+                custom = {}
         except UnknownComponentError:
             recipe = cfg.dataset
-        custom = cfg.label_map
     mapping = label_map_for(recipe, custom) if recipe else {}
     out = {}
     for label in labels:

@@ -19,11 +19,13 @@ from ..data import Utterance, manifest_hash
 from ..errors import LabelMismatchError
 from ..labels import label_map_for, parse_label_list, restrict_probs, restriction_note, select_labels
 from ..model import EmotionModel
-from ..recipes import Corpus
+from ..recipes import Corpus, corpus_names
 from ..training.device import select_device
 from ..training.metrics import classification_metrics
 from .branches import branch_comparison
 from .calibration import PRIOR_SD, cross_fit
+from .corpus import recipe_call
+from .per_corpus import per_corpus_scores
 from .composed import ComposedSpec
 from .product_of_experts import ROLES
 from .scoring import evaluation_corpus, model_outputs
@@ -90,16 +92,19 @@ def _calibration_overlap(spec: ComposedSpec, everything: Sequence[Utterance], ke
 def evaluate_composed_dir(model_dir, dataset: str, data_dir=None, split: str | None = None,
                           label_map: dict | None = None, progress=None, log: Callable[[str], None] = print,
                           device: str | None = None, labels: Sequence[str] | None = None,
-                          transcriber: str | None = None) -> dict:
+                          transcriber: str | None = None, recipe_options: dict | None = None) -> dict:
     """Score a composed model directory on a corpus: the metrics of the pooled output, plus
     ``branches`` / ``fused_vs_best_branch`` (:mod:`.branches`), ``composition`` (weights,
     temperatures, whether and how clips were cross-fitted), ``transcriber`` and ``excluded``.
 
     Corpus labels are renamed to canonical ones (the recipe's map, then ``label_map``); without
     ``labels`` a corpus label outside the composed model's is a LabelMismatchError naming it; with
-    ``labels`` (a subset of the model's) only those are scored and the decision restricted to them."""
+    ``labels`` (a subset of the model's) only those are scored and the decision restricted to them.
+    ``recipe_options`` go to the dataset recipe; on a multi-corpus dataset ``per_corpus`` scores the
+    pooled output on each corpus' clips."""
     spec = ComposedSpec.load(model_dir)
-    everything, chosen = evaluation_corpus(dataset, data_dir, split)
+    options, label_map = recipe_call(dataset, recipe_options, label_map)
+    everything, chosen = evaluation_corpus(dataset, data_dir, split, options)
     from ..plugins import get_component
 
     mapping = label_map_for(get_component("dataset", dataset).name, label_map)
@@ -150,5 +155,8 @@ def evaluate_composed_dir(model_dir, dataset: str, data_dir=None, split: str | N
     if set(keep) != set(spec.labels):
         m["restricted_to"] = keep
     m.update(branch_comparison(y, {**branches, "fused": pooled}, keep))
+    corpus_of = corpus_names(utts)
+    if corpus_of:
+        m["per_corpus"] = per_corpus_scores(corpus_of, [u.id for u in utts], y, pooled.argmax(1), keep)
     m.update(composition=composition, transcriber=scores.transcriber, excluded=scores.excluded)
     return m

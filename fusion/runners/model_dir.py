@@ -22,15 +22,16 @@ from ..experiment import ExperimentConfig, augment_inputs, prepare_inputs
 from ..labels import label_map_for, restrict_probs, restriction_note, select_labels
 from ..model import EmotionModel
 from ..progress import EpochBar
-from ..recipes import Corpus, dataset_protocol
+from ..recipes import Corpus, corpus_names, dataset_protocol
 from ..training import distributed
 from ..training.device import Runtime, resolve_runtime, select_device
 from ..training.metrics import classification_metrics
 from .branches import branch_comparison
 from .composed import is_composed
 from .composed_eval import evaluate_composed_dir
-from .corpus import load_corpus
+from .corpus import load_corpus, recipe_call
 from .fit import fit_and_score
+from .per_corpus import per_corpus_scores
 from .provenance import component_versions, versions
 from .scoring import evaluation_corpus, experiment_for, model_outputs
 
@@ -133,8 +134,9 @@ def _train_model_dir(cfg: ExperimentConfig, out_dir: str | Path, ctx: distribute
 def evaluate_model_dir(model_dir, dataset: str, data_dir=None, split: str | None = None,
                        label_map: dict | None = None, progress=None, log: Callable[[str], None] = print,
                        device: str | None = None, labels: Sequence[str] | None = None,
-                       transcriber: str | None = None) -> dict:
-    """Score a model directory on a corpus (or one ``split`` of it).
+                       transcriber: str | None = None, recipe_options: dict | None = None) -> dict:
+    """Score a model directory on a corpus (or one ``split`` of it); ``recipe_options`` go to the
+    dataset recipe (``multi``: its ``parts``).
 
     ``label_map`` renames corpus labels (to the model's); ``labels`` keeps only these canonical labels
     (the recipe's map, then ``label_map``, applied as in training: :func:`fusion.labels.select_labels`).
@@ -145,15 +147,17 @@ def evaluate_model_dir(model_dir, dataset: str, data_dir=None, split: str | None
     speech-to-text; the one read is named under ``transcriber``.
 
     A fused model whose head has per-modality branches also gets ``branches`` (audio / text / fused
-    metrics) and ``fused_vs_best_branch`` (:func:`fusion.runners.branches.branch_comparison`). A
-    composed model directory (``fusion compose``) is scored by
-    :func:`fusion.runners.composed_eval.evaluate_composed_dir`."""
+    metrics) and ``fused_vs_best_branch`` (:func:`fusion.runners.branches.branch_comparison`). On a
+    multi-corpus dataset, ``per_corpus`` scores each corpus' clips
+    (:func:`fusion.runners.per_corpus.per_corpus_scores`). A composed model directory (``fusion
+    compose``) is scored by :func:`fusion.runners.composed_eval.evaluate_composed_dir`."""
     if is_composed(model_dir):
         return evaluate_composed_dir(model_dir, dataset, data_dir, split=split, label_map=label_map,
                                      progress=progress, log=log, device=device, labels=labels,
-                                     transcriber=transcriber)
+                                     transcriber=transcriber, recipe_options=recipe_options)
     model = EmotionModel.load(model_dir).to(select_device(device))
-    _, corpus = evaluation_corpus(dataset, data_dir, split)
+    options, label_map = recipe_call(dataset, recipe_options, label_map)
+    _, corpus = evaluation_corpus(dataset, data_dir, split, options)
     utts, skipped = list(corpus), list(corpus.skipped)
     if labels is not None:
         from ..plugins import get_component
@@ -188,6 +192,9 @@ def evaluate_model_dir(model_dir, dataset: str, data_dir=None, split: str | None
     elif model.config.mode == "fused":
         log(f"note: fusion head {model.config.head!r} has no per-modality branches: no branch-wise evaluation "
             "(heads with branches: late, cross-attention)")
+    corpus_of = corpus_names(out.utterances)
+    if corpus_of:
+        m["per_corpus"] = per_corpus_scores(corpus_of, [u.id for u in out.utterances], y, probs.argmax(1), scored)
     if out.transcriber is not None:
         m["transcriber"] = out.transcriber
     m["excluded"] = out.excluded

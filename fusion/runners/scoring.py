@@ -41,10 +41,12 @@ def experiment_for(model_config: ModelConfig, dataset: str, data_dir, transcribe
     return ExperimentConfig(**kwargs)
 
 
-def evaluation_corpus(dataset: str, data_dir=None, split: str | None = None) -> tuple[Corpus, Corpus]:
+def evaluation_corpus(dataset: str, data_dir=None, split: str | None = None,
+                      options: dict | None = None) -> tuple[Corpus, Corpus]:
     """``(everything the recipe read, the utterances of split)`` (both the same without ``split``);
-    DatasetError naming the available splits when ``split`` has none."""
-    corpus = prepare_dataset(dataset, data_dir)
+    ``options``: the recipe's options (``multi``: its ``parts``). DatasetError naming the available
+    splits when ``split`` has none."""
+    corpus = prepare_dataset(dataset, data_dir, **(options or {}))
     if not split:
         return corpus, corpus
     chosen = [u for u in corpus if u.split == split]

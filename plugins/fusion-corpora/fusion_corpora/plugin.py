@@ -39,3 +39,7 @@ def register_datasets(register):
              description="your own CSV/JSONL: path,label[,speaker][,transcript][,split][,session][,id]")
     register("demo", "fusion_corpora.demo.recipe:prepare_demo", protocol="speaker", default_dir=_demo_dir,
              description="tiny bundled demo corpus (no download)")
+    register("multi", "fusion_corpora.multi:prepare_multi", protocol="speaker", data_dir_optional=True,
+             maps_labels=True,
+             description="several corpora as one: parts=['ravdess=DIR', 'demo'] (or --dataset A --data-dir DIR "
+                         "--dataset B); ids and speakers namespaced by corpus, labels mapped to canonical names")
