@@ -5,7 +5,9 @@ Frozen speech features carry the speaker at least as strongly as the emotion; st
 speaker's features by their own mean and variance (speaker-level z-normalisation, long used in
 cross-speaker SER) removes that offset. It needs no labels, only which clips share a speaker: in
 training the corpus' speaker ids; when scoring held-out speakers, their own (unlabelled) clips; at
-prediction time the ``speaker`` of each input (a manifest column), else each file is its own group.
+prediction time the ``speaker`` of each input (a manifest column); the inputs of one call without a
+speaker form one group, and so do the segments of one long recording. A lone clip is normalised
+mostly by the training statistics, which gives it nothing: give speakers (or several clips) for the effect.
 
 Statistics are clip-weighted moments over the frames of a group's clips, shrunk towards the training
 set's global moments by ``shrink`` pseudo-clips, so a speaker with one clip is normalised mostly by

@@ -8,14 +8,16 @@ from ..errors import FusionError
 from .options import build_predictor, predictor_options, quiet_option
 
 CHUNK = 32  # inputs per predict_batch call (progress granularity; memory stays bounded)
-def speaker_chunks(inputs) -> list[list[int]]:
+GROUP_CHUNK = 256  # the same for a model that normalises speakers: inputs of one call without a speaker
+                   # are normalised together, so larger calls (decoded clips of a call are held in memory)
+def speaker_chunks(inputs, loose: int = CHUNK) -> list[list[int]]:
     """Indices of the inputs per predict_batch call: all the clips of one speaker together (a model
-    with speaker normalisation standardises them as one group), the others ``CHUNK`` at a time."""
+    with speaker normalisation standardises them as one group), the others ``loose`` at a time."""
     by_speaker: dict[str, list[int]] = {}
-    loose: list[int] = []
+    rest: list[int] = []
     for n, item in enumerate(inputs):
-        (by_speaker.setdefault(item.speaker, []) if item.speaker is not None else loose).append(n)
-    return [*by_speaker.values(), *(loose[i:i + CHUNK] for i in range(0, len(loose), CHUNK))]
+        (by_speaker.setdefault(item.speaker, []) if item.speaker is not None else rest).append(n)
+    return [*by_speaker.values(), *(rest[i:i + loose] for i in range(0, len(rest), loose))]
 
 
 @click.command()
@@ -55,7 +57,7 @@ def predict(model_dir, paths, as_json, csv_out, recursive, ensemble_with, transc
     progress = progress_bars(quiet) if len(inputs) > 1 else None
     bar = progress(total=len(inputs), desc="predict", unit="file") if progress else None
     try:
-        for chunk in speaker_chunks(inputs):
+        for chunk in speaker_chunks(inputs, GROUP_CHUNK if predictor.normalizes_speakers else CHUNK):
             for n, prediction in zip(chunk, predictor.predict_batch([inputs[n] for n in chunk])):
                 predictions[n] = prediction
             if bar is not None:

@@ -86,7 +86,7 @@ def graph_inputs(model: EmotionModel, wavs: Sequence[np.ndarray] | None = None,
     and transcripts -> the graph's inputs by name (the modalities the model's mode needs).
 
     A model with speaker normalisation standardises the clips of one speaker together (``speakers``,
-    one name per clip; None: each clip is its own group, as ``fusion predict`` does without speakers)."""
+    one name per clip; None: all the clips form one group, as ``fusion predict`` does without speakers)."""
     out: dict[str, Tensor] = {}
     with torch.no_grad():
         if model.acoustic is not None:
@@ -96,7 +96,7 @@ def graph_inputs(model: EmotionModel, wavs: Sequence[np.ndarray] | None = None,
             rate = model.acoustic.sample_rate
             feats = [model.acoustic.featurize(torch.from_numpy(np.ascontiguousarray(
                 resample(np.asarray(w, dtype=np.float32), TARGET_SR, rate)))) for w in wavs]  # [Ta, ...] each
-            groups = {n: f"speaker:{speakers[n]}" if speakers else f"input:{n}" for n in range(len(feats))}
+            groups = {n: f"speaker:{speakers[n]}" if speakers else "unnamed speakers" for n in range(len(feats))}
             normalized = model.normalize_speakers(dict(enumerate(feats)), groups)  # unchanged without speaker_norm
             feats = [normalized[n] for n in range(len(feats))]
             out["audio"], out["audio_lengths"] = pad_sequences([f.float() for f in feats])  # [B, Ta, ...], [B]

@@ -76,6 +76,10 @@ class ComposedPredictor:
         return self.text.transcriber
 
     @property
+    def normalizes_speakers(self) -> bool:
+        return self.audio.normalizes_speakers
+
+    @property
     def transcript_source(self) -> str | None:
         return self.text.transcript_source
 

@@ -99,6 +99,10 @@ class EnsemblePredictor:
         return any(m.needs_transcript for m in self._members)
 
     @property
+    def normalizes_speakers(self) -> bool:
+        return any(m.normalizes_speakers for m in self._members)
+
+    @property
     def transcript_source(self) -> str | None:
         """Where the first text-reading member's transcripts come from (None when no member reads text)."""
         return next((m.transcript_source for m in self._members if m.uses_text), None)

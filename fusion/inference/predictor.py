@@ -102,6 +102,11 @@ class Predictor:
         return self.model_dir.name
 
     @property
+    def normalizes_speakers(self) -> bool:
+        """Whether the model standardises acoustic features per speaker (inputs are grouped per call)."""
+        return self.model.normalizes_speakers
+
+    @property
     def transcript_source(self) -> str | None:
         """Where the transcripts come from, in words (None for an audio-only model)."""
         if not self.uses_text:
@@ -399,8 +404,9 @@ class Predictor:
 
 
 def _group(item: PredictInput) -> str:
-    """The speaker-normalisation group of an input: its speaker, else the input itself."""
-    return f"speaker:{item.speaker}" if item.speaker is not None else f"input:{item.id}"
+    """The speaker-normalisation group of an input: its speaker; the inputs of one call that name no
+    speaker form one group (normalised together: at least the recording conditions they share)."""
+    return f"speaker:{item.speaker}" if item.speaker is not None else "unnamed speakers"
 
 
 def _reason(exc: BaseException) -> str:

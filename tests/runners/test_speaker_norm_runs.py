@@ -87,7 +87,8 @@ def test_the_predictor_normalises_each_speakers_clips_together(fake_plugins, syn
     preds = predictor.predict_batch(items)
     assert all(p.ok for p in preds) and len(seen) == 1  # one call: every clip of the batch at once
     groups = list(seen[0].values())
-    assert groups.count("speaker:spk0") == 3 and groups.count("speaker:spk1") == 2 and "input:alone" in groups
+    assert groups.count("speaker:spk0") == 3 and groups.count("speaker:spk1") == 2
+    assert groups.count("unnamed speakers") == 1  # inputs without a speaker: one group per call
     one = predictor.predict_batch([items[0]])[0]  # alone, the same clip is normalised differently
     assert one.probabilities != preds[0].probabilities
 
@@ -100,4 +101,5 @@ def test_predict_cli_sends_a_speakers_clips_in_one_call():
     chunks = speaker_chunks(items)
     assert chunks[0] == [0, 2, 4] and chunks[1] == [1, 3, 5]
     assert [len(c) for c in chunks[2:]] == [CHUNK, 1]
+    assert [len(c) for c in speaker_chunks(items, loose=100)[2:]] == [CHUNK + 1]
     assert sorted(n for c in chunks for n in c) == list(range(len(items)))
