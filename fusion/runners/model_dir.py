@@ -175,7 +175,8 @@ def evaluate_model_dir(model_dir, dataset: str, data_dir=None, split: str | None
         raise LabelMismatchError(f"labels {unknown} of dataset {dataset!r} are unknown to the model "
                                  f"(model labels: {', '.join(model.labels)}); pass --label-map "
                                  f"CORPUS_LABEL=MODEL_LABEL,... or a [map] TOML file")
-    out = model_outputs(model, Corpus(utts, skipped), dataset, data_dir, transcriber, progress=progress, log=log)
+    out = model_outputs(model, Corpus(utts, skipped), dataset, data_dir, transcriber, progress=progress, log=log,
+                        reported=excluded if labels is not None else ())
     probs, branches = out.probs, out.branches                                              # [N, C]
     scored = list(labels) if labels is not None else [l for l in model.labels if l in {u.label for u in out.utterances}]
     restricted = scored != list(model.labels)

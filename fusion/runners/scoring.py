@@ -9,7 +9,7 @@ each modality branch's probabilities.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -95,17 +95,18 @@ class ModelOutputs:
 
 def model_outputs(model: EmotionModel, utterances: Sequence[Utterance], dataset: str, data_dir=None,
                   transcriber: str | None = None, transcriber_config: dict | None = None, progress=None,
-                  log: Callable[[str], None] = print) -> ModelOutputs:
-    """Featurize ``utterances`` (a Corpus' ``skipped`` files are carried into ``excluded``; a warning
-    names the utterances that failed beyond those) as the model was trained and run it. ``transcriber`` on an audio-only model is a ConfigError (it would
-    be ignored)."""
+                  log: Callable[[str], None] = print, reported: Iterable[str] = ()) -> ModelOutputs:
+    """Featurize ``utterances`` as the model was trained and run it. A Corpus' ``skipped`` files are
+    carried into ``excluded``; a warning counts every excluded utterance but those in ``reported``
+    (left out earlier and said so, e.g. by ``--labels``). ``transcriber`` on an audio-only model is a
+    ConfigError (it would be ignored)."""
     if transcriber is not None and not model.config.uses_text:
         raise ConfigError(f"transcriber {transcriber!r}: the model is {model.config.mode}-only and reads no "
                           "transcripts; leave --transcriber out")
     cfg = experiment_for(model.config, dataset, data_dir, transcriber, transcriber_config)
     inputs = prepare_inputs(cfg, utterances, None, progress=progress, log=log)
-    given = {str(k) for k, _ in getattr(utterances, "skipped", ())}  # left out before: not news
-    failed = {k: v for k, v in inputs.excluded.items() if k not in given}
+    reported = {str(k) for k in reported}  # left out before, and said so: not news
+    failed = {k: v for k, v in inputs.excluded.items() if k not in reported}
     if failed:
         log(f"warning: {len(failed)} utterance(s) could not be scored: "
             + "; ".join(f"{k}: {v}" for k, v in list(failed.items())[:5]))

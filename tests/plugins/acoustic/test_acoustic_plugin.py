@@ -70,7 +70,8 @@ def test_cli_lists_the_encoders_without_importing_torch():
     assert listing.returncode == 0, listing.stderr
     lines = listing.stdout.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("acoustic  (fusion-acoustic"))
-    assert lines[header + 1].split() == ["acoustic", "encoder:", "cnn,", "cnn-lstm,", "lstm"]
+    assert lines[header + 1].split() == ["acoustic", "encoder:", "cnn,", "cnn-lstm", "(alias", "crnn),", "lstm",
+                                         "(alias", "bilstm)"]
     check = "import sys, fusion.plugins as p; p.registries(); print('torch' in sys.modules)"
     env = {**os.environ, "FUSION_LOAD_PLUGINS": "acoustic"}  # other plugins' imports are theirs
     imported = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=60, env=env)
