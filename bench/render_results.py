@@ -37,6 +37,9 @@ SECTIONS = [
      "RAVDESS audio, the defaults vs a linear probe on the same features (and the defaults of before)",
      "python bench/accuracy/unseen_corpus.py --dataset ravdess --data-dir ../shared/data/ravdess "
      "--compare-defaults-of-before"),
+    ("Accuracy", "cross_corpus_demo_gold.md",
+     "Cross-corpus: RAVDESS audio + MELD text models, composed, on the demo corpus (gold transcripts)",
+     "python bench/accuracy/cross_corpus.py --target DEMO.csv --out DIR --transcriber gold --text-corpora meld"),
     ("Accuracy", "demo_fusion.md", "Demo corpus: fused vs unimodal", "python bench/accuracy/paired_fusion.py --demo-only"),
     ("Accuracy", "paired_fusion.md", "Real signals: RAVDESS audio paired with MELD text",
      "python bench/accuracy/paired_fusion.py --paired-only"),
