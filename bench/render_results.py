@@ -37,6 +37,8 @@ SECTIONS = [
      "RAVDESS audio, the defaults vs a linear probe on the same features (and the defaults of before)",
      "python bench/accuracy/unseen_corpus.py --dataset ravdess --data-dir ../shared/data/ravdess "
      "--compare-defaults-of-before"),
+    ("Accuracy", "unseen_demo.md", "Demo corpus audio, the defaults vs a linear probe (and the defaults of before)",
+     "python bench/accuracy/unseen_corpus.py --dataset demo --compare-defaults-of-before"),
     ("Accuracy", "cross_corpus_demo_gold.md",
      "Cross-corpus: RAVDESS audio + MELD text models, composed, on the demo corpus (gold transcripts)",
      "python bench/accuracy/cross_corpus.py --target DEMO.csv --out DIR --transcriber gold --text-corpora meld"),
