@@ -13,14 +13,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
 from ..data import Utterance
 from ..errors import ConfigError, DatasetError
 from ..experiment import ExperimentConfig, prepare_inputs
-from ..model import EmotionModel, ModelConfig, batch_to, collate
+from ..model import EmotionModel, ModelConfig
 from ..recipes import Corpus, prepare_dataset
-from ..training.trainer import predict_proba
+from ..training.trainer import predict_with_branches
 from .speakers import speaker_group
 
 
@@ -62,26 +61,6 @@ def has_branches(model: EmotionModel) -> bool:
     return model.config.mode == "fused" and bool(getattr(model.head, "has_branches", False))
 
 
-@torch.no_grad()
-def predict_with_branches(model: EmotionModel, items: Sequence[dict], batch_size: int = 64
-                          ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Fused probabilities ``[N, C]`` and each branch's ``{"audio"|"text": [N, C]}`` (eval mode)."""
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    fused, branches = [], {}
-    for i in range(0, len(items), batch_size):
-        batch, _ = collate(items[i:i + batch_size])
-        out = model.run(batch_to(batch, device))                                      # logits [b, C]
-        fused.append(torch.softmax(out.logits.float(), dim=-1).cpu().numpy())         # [b, C]
-        for name, logits in out.branches.items():
-            branches.setdefault(name, []).append(torch.softmax(logits.float(), dim=-1).cpu().numpy())
-    model.train(was_training)
-    if not fused:
-        return np.zeros((0, len(model.labels))), {}
-    return np.concatenate(fused), {name: np.concatenate(parts) for name, parts in branches.items()}
-
-
 @dataclass
 class ModelOutputs:
     """A model's outputs on the utterances it could score (``excluded``: the others, with reasons)."""
@@ -118,9 +97,8 @@ def model_outputs(model: EmotionModel, utterances: Sequence[Utterance], dataset:
                                                                             groups))
         log(f"speaker normalisation: {len(set(groups.values()))} speaker(s) standardised by their own clips")
     items = inputs.items(range(len(inputs.utterances)), model.config.mode)
-    if has_branches(model):
-        probs, branches = predict_with_branches(model, items)                          # [N, C], {name: [N, C]}
-    else:
-        probs, branches = predict_proba(model, items), {}                              # [N, C]
+    probs, branches = predict_with_branches(model, items)                              # [N, C], {name: [N, C]}
+    if not has_branches(model):
+        branches = {}
     return ModelOutputs(inputs.utterances, probs, branches, dict(inputs.excluded),
                         cfg.transcriber if model.config.uses_text else None)

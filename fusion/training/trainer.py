@@ -116,18 +116,29 @@ def _batches(n: int, cfg: TrainConfig, labels: Sequence[int], gen: torch.Generat
 
 
 @torch.no_grad()
-def predict_proba(model: EmotionModel, items: Sequence[dict], batch_size: int = 64) -> np.ndarray:
-    """Class probabilities [N, C] in item order (eval mode, on the model's device)."""
+def predict_with_branches(model: EmotionModel, items: Sequence[dict], batch_size: int = 64
+                          ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Class probabilities [N, C] in item order and each per-modality branch's ``{name: [N, C]}`` (the
+    branches the head reports; none for most heads), in eval mode, on the model's device."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    out = []
+    out, branches = [], {}
     for i in range(0, len(items), batch_size):
         batch, _ = collate(items[i:i + batch_size])
-        logits, _ = model(batch_to(batch, device))     # [b, C]
-        out.append(torch.softmax(logits.float(), dim=-1).cpu().numpy())
+        result = model.run(batch_to(batch, device))                                   # logits [b, C]
+        out.append(torch.softmax(result.logits.float(), dim=-1).cpu().numpy())        # [b, C]
+        for name, logits in result.branches.items():
+            branches.setdefault(name, []).append(torch.softmax(logits.float(), dim=-1).cpu().numpy())
     model.train(was_training)
-    return np.concatenate(out) if out else np.zeros((0, len(model.labels)))
+    if not out:
+        return np.zeros((0, len(model.labels))), {}
+    return np.concatenate(out), {name: np.concatenate(parts) for name, parts in branches.items()}
+
+
+def predict_proba(model: EmotionModel, items: Sequence[dict], batch_size: int = 64) -> np.ndarray:
+    """Class probabilities [N, C] in item order (eval mode, on the model's device)."""
+    return predict_with_branches(model, items, batch_size)[0]
 
 
 def _evaluate(model: EmotionModel, items: Sequence[dict], labels: Sequence[str], batch_size: int,

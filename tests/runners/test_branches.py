@@ -10,7 +10,7 @@ from fusion.experiment import ExperimentConfig, prepare_inputs
 from fusion.model import EmotionModel
 from fusion.runners import evaluate_model_dir, load_corpus, train_model_dir
 from fusion.runners.branches import branch_comparison, branch_table
-from fusion.runners.scoring import predict_with_branches
+from fusion.training.trainer import predict_with_branches
 from fusion.training.trainer import TrainConfig, predict_proba
 
 QUIET = dict(log=lambda msg: None)
