@@ -32,6 +32,12 @@ from .errors import ConfigError
 from .registry import check_options
 
 EPS = 1e-5  # variance floor
+UNNAMED = "unnamed speakers"  # the group of the clips (of one call) that name no speaker
+
+
+def group_of(speaker: str | None) -> str:
+    """The normalisation group of a clip: its speaker's, else the one group of the clips without a speaker."""
+    return f"speaker:{speaker}" if speaker is not None else UNNAMED
 
 
 @dataclass(frozen=True)

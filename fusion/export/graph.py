@@ -29,6 +29,7 @@ from torch import Tensor, nn
 from ..audio import TARGET_SR, resample
 from ..errors import ConfigError
 from ..model import Batch, EmotionModel, pad_sequences
+from ..speaker_norm import group_of
 
 BRANCHES = ("audio", "text")  # order of the per-branch outputs
 INPUTS = {  # mode -> graph input names, in positional order
@@ -96,7 +97,7 @@ def graph_inputs(model: EmotionModel, wavs: Sequence[np.ndarray] | None = None,
             rate = model.acoustic.sample_rate
             feats = [model.acoustic.featurize(torch.from_numpy(np.ascontiguousarray(
                 resample(np.asarray(w, dtype=np.float32), TARGET_SR, rate)))) for w in wavs]  # [Ta, ...] each
-            groups = {n: f"speaker:{speakers[n]}" if speakers else "unnamed speakers" for n in range(len(feats))}
+            groups = {n: group_of(speakers[n] if speakers else None) for n in range(len(feats))}
             normalized = model.normalize_speakers(dict(enumerate(feats)), groups)  # unchanged without speaker_norm
             feats = [normalized[n] for n in range(len(feats))]
             out["audio"], out["audio_lengths"] = pad_sequences([f.float() for f in feats])  # [B, Ta, ...], [B]

@@ -32,6 +32,7 @@ from ..errors import ConfigError, FusionError, UnknownComponentError
 from ..model import EmotionModel, collate
 from ..plugins import component_failures
 from ..registry import make_config
+from ..speaker_norm import group_of
 from ..transcripts import transcribe_utterances, transcript_key
 from .inputs import PredictInput, as_input, one_input, unique_ids
 from .prediction import Prediction, Scores, SegmentPrediction, probabilities, summarize_segments
@@ -237,7 +238,7 @@ class Predictor:
                 ready.append((clip, self._features(clip.wav, texts.get(clip.item.id))))
             except Exception as exc:  # noqa: BLE001
                 out[clip.index] = self._failed(clip.item, _reason(exc))
-        feats = self._speaker_normalized([f for _, f in ready], [_group(c.item) for c, _ in ready])
+        feats = self._speaker_normalized([f for _, f in ready], [group_of(c.item.speaker) for c, _ in ready])
         for clip, scores in zip([c for c, _ in ready], self._forward_batches(feats)):
             if isinstance(scores, str):
                 out[clip.index] = self._failed(clip.item, scores)
@@ -359,7 +360,7 @@ class Predictor:
         ready = []
         for start in range(0, len(spans), self.config.batch_size):
             ready += self._span_features(source, spans[start:start + self.config.batch_size], warnings)
-        feats = self._speaker_normalized([r[3] for r in ready], [_group(item)] * len(ready))  # one file: one group
+        feats = self._speaker_normalized([r[3] for r in ready], [group_of(item.speaker)] * len(ready))  # one file: one group
         segments = self._score_spans([(*r[:3], f) for r, f in zip(ready, feats)], warnings)
         if not segments:
             raise FusionError(f"no segment could be predicted ({len(spans)} tried): {warnings[-1]}")
@@ -401,12 +402,6 @@ class Predictor:
                 continue
             out.append(SegmentPrediction(start, end, scores.label, scores.probabilities, text, scores.branches))
         return out
-
-
-def _group(item: PredictInput) -> str:
-    """The speaker-normalisation group of an input: its speaker; the inputs of one call that name no
-    speaker form one group (normalised together: at least the recording conditions they share)."""
-    return f"speaker:{item.speaker}" if item.speaker is not None else "unnamed speakers"
 
 
 def _reason(exc: BaseException) -> str:

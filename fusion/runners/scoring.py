@@ -8,7 +8,6 @@ each modality branch's probabilities.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -20,7 +19,7 @@ from ..experiment import ExperimentConfig, prepare_inputs
 from ..model import EmotionModel, ModelConfig
 from ..recipes import Corpus, prepare_dataset
 from ..training.trainer import predict_with_branches
-from .speakers import speaker_group
+from .speakers import scored_with_speaker_norm
 
 
 def experiment_for(model_config: ModelConfig, dataset: str, data_dir, transcriber: str | None = None,
@@ -91,11 +90,7 @@ def model_outputs(model: EmotionModel, utterances: Sequence[Utterance], dataset:
             + "; ".join(f"{k}: {v}" for k, v in list(failed.items())[:5]))
     if not inputs.utterances:
         raise DatasetError("no utterance could be scored")
-    if model.normalizes_speakers:  # each scored speaker standardised by their own clips (fusion.speaker_norm)
-        groups = {u.id: speaker_group(u) for u in inputs.utterances}
-        inputs = dataclasses.replace(inputs, audio=model.normalize_speakers({k: inputs.audio[k] for k in groups},
-                                                                            groups))
-        log(f"speaker normalisation: {len(set(groups.values()))} speaker(s) standardised by their own clips")
+    inputs = scored_with_speaker_norm(inputs, model, log)  # each speaker by their own clips (fusion.speaker_norm)
     items = inputs.items(range(len(inputs.utterances)), model.config.mode)
     probs, branches = predict_with_branches(model, items)                              # [N, C], {name: [N, C]}
     if not has_branches(model):

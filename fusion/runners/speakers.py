@@ -9,16 +9,11 @@ labels unused (held-out speakers are normalised by their own unlabelled clips, a
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ..experiment import Inputs
 from ..model import EmotionModel
-from ..speaker_norm import global_moments, normalizable, normalize_by_group, standardize
-
-
-def speaker_group(utterance) -> str:
-    """The group a clip is normalised with: its speaker."""
-    return str(utterance.speaker)
+from ..speaker_norm import global_moments, group_of, normalizable, normalize_by_group, standardize
 
 
 def speaker_normalized(inputs: Inputs, train_idx: Sequence[int], model: EmotionModel) -> Inputs:
@@ -31,8 +26,18 @@ def speaker_normalized(inputs: Inputs, train_idx: Sequence[int], model: EmotionM
         model.config = dataclasses.replace(model.config, speaker_norm={})  # token ids: nothing to standardise
         return inputs
     model.speaker_prior = global_moments(inputs.audio[inputs.utterances[n].id] for n in train_idx)
-    groups = {u.id: speaker_group(u) for u in inputs.utterances if u.id in inputs.audio}
+    groups = {u.id: group_of(u.speaker) for u in inputs.utterances if u.id in inputs.audio}
     audio, stats = normalize_by_group({k: inputs.audio[k] for k in groups}, groups, model.speaker_prior,
                                       float(model.config.speaker_norm["shrink"]))
     augmented = [{uid: standardize(x, stats[groups[uid]]) for uid, x in copies.items()} for copies in inputs.augmented]
     return dataclasses.replace(inputs, audio=audio, augmented=augmented)
+
+
+def scored_with_speaker_norm(inputs: Inputs, model: EmotionModel, log: Callable[[str], None]) -> Inputs:
+    """``inputs`` to score with a trained model: each speaker's clips standardised by their own moments
+    shrunk towards the model's training moments (unchanged when the model does not normalise speakers)."""
+    if not model.normalizes_speakers:
+        return inputs
+    groups = {u.id: group_of(u.speaker) for u in inputs.utterances}
+    log(f"speaker normalisation: {len(set(groups.values()))} speaker(s) standardised by their own clips")
+    return dataclasses.replace(inputs, audio=model.normalize_speakers({k: inputs.audio[k] for k in groups}, groups))
