@@ -17,18 +17,15 @@ import numpy as np
 from ..cache import file_hash_once
 from ..data import Utterance, manifest_hash
 from ..errors import LabelMismatchError
-from ..labels import label_map_for, parse_label_list, restrict_probs, restriction_note, select_labels
+from ..labels import label_map_for, parse_label_list, select_labels
 from ..model import EmotionModel
-from ..recipes import Corpus, corpus_names
+from ..recipes import Corpus
 from ..training.device import select_device
-from ..training.metrics import classification_metrics
-from .branches import branch_comparison
 from .calibration import PRIOR_SD, cross_fit
 from .corpus import recipe_call
-from .per_corpus import per_corpus_scores
 from .composed import ComposedSpec
 from .product_of_experts import ROLES
-from .scoring import evaluation_corpus, model_outputs
+from .scoring import evaluation_corpus, model_outputs, scored_metrics
 
 
 @dataclass
@@ -144,19 +141,6 @@ def evaluate_composed_dir(model_dir, dataset: str, data_dir=None, split: str | N
         composition.update(cross_fitted=True, reason=why, by=fit.by,
                            folds=[{"n_scored": len(f["scored"]), "n_fitted_on": len(f["fitted_on"]), **f["params"]}
                                   for f in fit.folds])
-    if keep != list(spec.labels):  # a subset (or another order) of the model's labels
-        note = restriction_note(spec.labels, keep)
-        if note:
-            log(note)
-        pooled = restrict_probs(pooled, spec.labels, keep)                                   # [N, K']
-        branches = {r: restrict_probs(p, spec.labels, keep) for r, p in branches.items()}
-    y = [keep.index(u.label) for u in utts]
-    m = classification_metrics(y, pooled.argmax(1), keep)
-    if set(keep) != set(spec.labels):
-        m["restricted_to"] = keep
-    m.update(branch_comparison(y, {**branches, "fused": pooled}, keep))
-    corpus_of = corpus_names(utts)
-    if corpus_of:
-        m["per_corpus"] = per_corpus_scores(corpus_of, [u.id for u in utts], y, pooled.argmax(1), keep)
+    m = scored_metrics(utts, pooled, branches, spec.labels, keep, log)
     m.update(composition=composition, transcriber=scores.transcriber, excluded=scores.excluded)
     return m

@@ -19,21 +19,18 @@ from ..cache import atomic_write_json, atomic_write_text
 from ..data import manifest_hash, train_val_split
 from ..errors import LabelMismatchError
 from ..experiment import ExperimentConfig, augment_inputs, prepare_inputs
-from ..labels import label_map_for, restrict_probs, restriction_note, select_labels
+from ..labels import label_map_for, select_labels
 from ..model import EmotionModel
 from ..progress import EpochBar
-from ..recipes import Corpus, corpus_names, dataset_protocol
+from ..recipes import Corpus, dataset_protocol
 from ..training import distributed
 from ..training.device import Runtime, resolve_runtime, select_device
-from ..training.metrics import classification_metrics
-from .branches import branch_comparison
 from .composed import is_composed
 from .composed_eval import evaluate_composed_dir
 from .corpus import load_corpus, recipe_call
 from .fit import fit_and_score
-from .per_corpus import per_corpus_scores
 from .provenance import component_versions, versions
-from .scoring import evaluation_corpus, experiment_for, model_outputs
+from .scoring import evaluation_corpus, experiment_for, model_outputs, scored_metrics
 
 __all__ = ["evaluate_model_dir", "experiment_for", "train_model_dir", "write_dir_atomically"]
 
@@ -177,25 +174,11 @@ def evaluate_model_dir(model_dir, dataset: str, data_dir=None, split: str | None
                                  f"CORPUS_LABEL=MODEL_LABEL,... or a [map] TOML file")
     out = model_outputs(model, Corpus(utts, skipped), dataset, data_dir, transcriber, progress=progress, log=log,
                         reported=excluded if labels is not None else ())
-    probs, branches = out.probs, out.branches                                              # [N, C]
     scored = list(labels) if labels is not None else [l for l in model.labels if l in {u.label for u in out.utterances}]
-    restricted = scored != list(model.labels)
-    if restricted:
-        probs = restrict_probs(probs, model.labels, scored)  # [N, K]
-        branches = {name: restrict_probs(p, model.labels, scored) for name, p in branches.items()}
-        log(restriction_note(model.labels, scored))
-    y = [scored.index(u.label) for u in out.utterances]
-    m = classification_metrics(y, probs.argmax(1), scored)
-    if restricted:
-        m["restricted_to"] = scored
-    if branches:
-        m.update(branch_comparison(y, {**branches, "fused": probs}, scored))
-    elif model.config.mode == "fused":
+    m = scored_metrics(out.utterances, out.probs, out.branches, model.labels, scored, log)
+    if not out.branches and model.config.mode == "fused":
         log(f"note: fusion head {model.config.head!r} has no per-modality branches: no branch-wise evaluation "
             "(heads with branches: late, cross-attention)")
-    corpus_of = corpus_names(out.utterances)
-    if corpus_of:
-        m["per_corpus"] = per_corpus_scores(corpus_of, [u.id for u in out.utterances], y, probs.argmax(1), scored)
     if out.transcriber is not None:
         m["transcriber"] = out.transcriber
     m["excluded"] = out.excluded

@@ -17,8 +17,12 @@ from ..data import Utterance
 from ..errors import ConfigError, DatasetError
 from ..experiment import ExperimentConfig, prepare_inputs
 from ..model import EmotionModel, ModelConfig
-from ..recipes import Corpus, prepare_dataset
+from ..labels import restrict_probs, restriction_note
+from ..recipes import Corpus, corpus_names, prepare_dataset
+from ..training.metrics import classification_metrics
 from ..training.trainer import predict_with_branches
+from .branches import branch_comparison
+from .per_corpus import per_corpus_scores
 from .speakers import scored_with_speaker_norm
 
 
@@ -97,3 +101,28 @@ def model_outputs(model: EmotionModel, utterances: Sequence[Utterance], dataset:
         branches = {}
     return ModelOutputs(inputs.utterances, probs, branches, dict(inputs.excluded),
                         cfg.transcriber if model.config.uses_text else None)
+
+
+def scored_metrics(utterances: Sequence[Utterance], probs: np.ndarray, branches: dict[str, np.ndarray],
+                   model_labels: Sequence[str], scored: Sequence[str], log: Callable[[str], None] = print) -> dict:
+    """Metrics of probabilities ``[N, C]`` (columns ``model_labels``; ``branches`` likewise) over the
+    ``scored`` labels: the decision restricted to them when they are not the model's labels in its order
+    (:func:`fusion.labels.restrict_probs`, logged), ``restricted_to`` when they are a subset, ``branches``
+    and ``fused_vs_best_branch`` when there are branches, ``per_corpus`` on a multi-corpus dataset."""
+    scored = list(scored)
+    if scored != list(model_labels):
+        note = restriction_note(model_labels, scored)
+        if note:
+            log(note)
+        probs = restrict_probs(probs, model_labels, scored)                                  # [N, K]
+        branches = {name: restrict_probs(p, model_labels, scored) for name, p in branches.items()}
+    y = [scored.index(u.label) for u in utterances]
+    m = classification_metrics(y, probs.argmax(1), scored)
+    if set(scored) != set(model_labels):
+        m["restricted_to"] = scored
+    if branches:
+        m.update(branch_comparison(y, {**branches, "fused": probs}, scored))
+    corpus_of = corpus_names(utterances)
+    if corpus_of:
+        m["per_corpus"] = per_corpus_scores(corpus_of, [u.id for u in utterances], y, probs.argmax(1), scored)
+    return m
