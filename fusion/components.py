@@ -94,6 +94,12 @@ class TextEncoder(_Component, nn.Module):
         """text -> features [T, ...] with T >= 1 (cached per utterance)."""
         raise NotImplementedError
 
+    def featurize_batch(self, texts: list[str]) -> list[Tensor]:
+        """Several texts at once -> one ``featurize`` result each, in order. Override it when a batched
+        pass is faster (a padded transformer batch); the results must match ``featurize`` up to float
+        rounding. A failure may name the whole batch: the caller then retries text by text."""
+        return [self.featurize(t) for t in texts]
+
     def forward(self, feats: Tensor, lengths: Tensor) -> Encoded:
         raise NotImplementedError
 

@@ -102,25 +102,85 @@ def acoustic_features(utterances: Sequence[Utterance], encoder: AcousticEncoder,
                           key_and_compute)
 
 
+TEXT_BATCH = 64  # texts per encoder.featurize_batch call (sorted by length, so little padding)
+
+
 @torch.no_grad()
 def text_features(utterances: Sequence[Utterance], transcripts: dict[str, str], encoder: TextEncoder,
                   cache: Cache | None = None, progress: Callable | None = None) -> FeatureSet:
-    """encoder.featurize(transcript) for every utterance that has a transcript."""
+    """encoder.featurize(transcript) for every utterance that has a transcript.
+
+    Texts not in the cache are featurized :data:`TEXT_BATCH` at a time through
+    ``encoder.featurize_batch`` (each distinct text once, similar lengths together); when a batch
+    fails, its texts are retried one by one so the failure is recorded against its own utterances."""
+    cache = cache if cache is not None else Cache("features")
     ident = encoder.featurize_key()
-
-    def key_and_compute(u: Utterance):
+    out = FeatureSet()
+    pending: dict[str, tuple[str, list[str]]] = {}  # key -> (text, utterance ids waiting for it)
+    loaded: dict[str, torch.Tensor] = {}
+    for u in utterances:
         if u.id not in transcripts:
-            raise FusionError(f"utterance {u.id!r} has no transcript")
+            out.errors[u.id] = f"utterance {u.id!r} has no transcript"
+            continue
         text = transcripts[u.id]
+        key = make_key("text", hashlib.sha256(text.encode("utf-8")).hexdigest(), ident)
+        if key in pending:
+            pending[key][1].append(u.id)
+            continue
+        feats = loaded.get(key)
+        if feats is None:
+            feats = cache.get_tensor(key)
+        if feats is None:
+            pending[key] = (text, [u.id])
+            continue
+        loaded[key] = feats
+        out.features[u.id] = feats
+        out.cached += 1
+    bar = _progress(progress, len(pending), f"text features ({encoder.name})")
+    was_training = encoder.training
+    encoder.eval()
+    try:
+        order = sorted(pending, key=lambda k: len(pending[k][0]))
+        for start in range(0, len(order), TEXT_BATCH):
+            keys = order[start:start + TEXT_BATCH]
+            for key, result in zip(keys, _featurize_texts(encoder, [pending[k][0] for k in keys], pending, keys)):
+                ids = pending[key][1]
+                if isinstance(result, str):
+                    out.errors.update({i: result for i in ids})
+                    continue
+                cache.put_tensor(key, result)
+                out.features.update({i: result for i in ids})
+                out.computed += 1
+                out.cached += len(ids) - 1  # the same text again: computed once
+            if bar is not None:
+                bar.update(len(keys))
+    finally:
+        if bar is not None:
+            bar.close()
+        encoder.train(was_training)
+    return out
 
-        def compute():
-            with component_failures("text_encoder", encoder, f"the transcript of {u.id!r}"):
-                return encoder.featurize(text)                                             # [T, ...]
 
-        return make_key("text", hashlib.sha256(text.encode("utf-8")).hexdigest(), ident), compute
-
-    return _featurize_all(utterances, encoder, f"text features ({encoder.name})", cache, progress,
-                          key_and_compute)
+def _featurize_texts(encoder: TextEncoder, texts: list[str], pending: dict, keys: list[str]) -> list:
+    """One batch -> per text its [T, ...] features or the error message; a failing batch is retried
+    text by text, naming each text's first utterance."""
+    try:
+        with component_failures("text_encoder", encoder, f"a batch of {len(texts)} transcripts"):
+            feats = encoder.featurize_batch(texts)
+        if len(feats) != len(texts):
+            raise FusionError(f"text encoder {encoder.name!r}: featurize_batch returned {len(feats)} results "
+                              f"for {len(texts)} texts")
+        return feats
+    except FusionError:
+        pass  # retried text by text below, so each failure names its own utterance
+    results: list = []
+    for key, text in zip(keys, texts):
+        try:
+            with component_failures("text_encoder", encoder, f"the transcript of {pending[key][1][0]!r}"):
+                results.append(encoder.featurize(text))  # [T, ...]
+        except FusionError as exc:
+            results.append(str(exc))
+    return results
 
 
 class PerturbedCopy(NamedTuple):

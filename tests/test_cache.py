@@ -159,3 +159,15 @@ def test_fusion_cache_environment_variable(tmp_path, monkeypatch):
 def test_conftest_isolates_the_cache_per_test():
     home_cache = cache_module.Path.home() / ".cache" / "fusion"
     assert os.environ["FUSION_CACHE"] and cache_module.default_root() != home_cache
+
+
+def test_cache_entries_skip_fsync_but_durable_writes_keep_it(tmp_path, monkeypatch):
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(cache_module.os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    c = Cache("t", root=tmp_path)
+    c.put_json(make_key("a"), {"x": 1})
+    c.put_tensor(make_key("b"), torch.ones(2))
+    assert synced == [] and c.get_json(make_key("a")) == {"x": 1}
+    atomic_write_json(tmp_path / "record.json", {"y": 2})  # results, checkpoints: fsynced
+    assert len(synced) == 1 and json.loads((tmp_path / "record.json").read_text()) == {"y": 2}

@@ -50,6 +50,16 @@ class FrozenBackbone:
         return out.last_hidden_state[0].float().contiguous()  # [T, H]
 
     @torch.no_grad()
+    def hidden_states_batch(self, texts: list[str]) -> list[Tensor]:
+        """texts -> one [T_i, H] float32 state matrix each, from one padded forward pass (the attention
+        mask keeps padding out; equal to :meth:`hidden_states` up to float rounding)."""
+        inputs = self.tokenizer(texts, truncation=True, max_length=self.max_length, padding=True,
+                                return_tensors="pt")
+        states = self.model(**inputs).last_hidden_state.float()            # [B, T_max, H]
+        valid = inputs["attention_mask"].bool()                            # [B, T_max] (either padding side)
+        return [states[i][valid[i]].contiguous() for i in range(len(texts))]  # B x [T_i, H]
+
+    @torch.no_grad()
     def position_bias(self, hidden: Tensor) -> Tensor | None:
         """hidden [B, T, H] -> the relative-position attention bias every block takes as a third input
         ([B, heads, T, T] for MPNet, from the encoder's shared, frozen bias table); None for models

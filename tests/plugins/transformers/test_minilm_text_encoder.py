@@ -118,3 +118,13 @@ def test_featurize_key_ignores_trainable_options(minilm, minilm_top1):
     variant = copy.copy(minilm)
     variant.config = dataclasses.replace(minilm.config, proj_dim=8, dropout=0.5)
     assert variant.featurize_key() == key
+
+
+def test_featurize_batch_matches_featurize_text_by_text(minilm):
+    texts = ["I am so happy", "no", "Why would you ever say that to me , after all these years ?", ""]
+    batched = minilm.featurize_batch(texts)
+    assert len(batched) == len(texts)
+    for text, feats in zip(texts, batched):
+        alone = minilm.featurize(text)                                   # [T, H]
+        assert feats.shape == alone.shape                                # padding tokens are not returned
+        torch.testing.assert_close(feats, alone, atol=1e-4, rtol=1e-4)
