@@ -7,7 +7,8 @@ Trains, with the framework's defaults, ``fusion train --mode audio`` on the audi
 RAVDESS in ../shared/data/ravdess) and ``fusion train --mode text --transcriber gold`` on the text
 corpora (default: those of MELD, DailyDialog, GoEmotions and ISEAR present under ../shared/data;
 several corpora train one model, ``--dataset A --dataset B``; when every text corpus has predefined
-splits they are kept: train to train, validation to model selection), both restricted to the
+splits they are kept: train to train, validation to model selection; at most ``--text-max-per-label``
+sentences per corpus, split and label, a seeded draw), both restricted to the
 target's labels (``--labels``) when those are canonical; composes them with equal weights (``fusion
 compose``) and scores the audio branch, the text branch and the fused output on the target manifest
 (CSV path,label,speaker,transcript; ``fusion evaluate``). The text side reads ``--transcriber``'s
@@ -66,9 +67,10 @@ def branch_config(mode: str, parts: list[str], labels, args):
         cfg = cfg.replace(acoustic_encoder=args.acoustic_encoder)
     if args.text_encoder and mode == "text":
         cfg = cfg.replace(text_encoder=args.text_encoder)
-    if args.epochs is not None:
-        cfg = cfg.replace(train=TrainConfig(epochs=args.epochs))
-    return cfg
+    train = {"epochs": args.epochs} if args.epochs is not None else {}
+    if mode == "text" and len(parts) > 1:
+        train["max_per_label"] = args.text_max_per_label
+    return cfg.replace(train=TrainConfig(**train)) if train else cfg
 
 
 def trained(cfg, work: Path, log) -> Path:
@@ -117,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--audio-corpora", default=None, help="comma-separated NAME[=DIR] (default: ravdess if present)")
     p.add_argument("--text-corpora", default=None,
                    help="comma-separated NAME[=DIR] (default: meld, dailydialog, goemotions, isear, those present)")
+    p.add_argument("--text-max-per-label", type=int, default=2500,
+                   help="several text corpora: at most this many train (and dev) sentences per corpus and label "
+                        "(train.max_per_label; default 2500: DailyDialog alone has 72k 'no emotion'; 0 = all)")
     p.add_argument("--work-dir", type=Path, default=support.ROOT / "runs" / "bench" / "cross_corpus",
                    help="trained models, kept for the next target (default: runs/bench/cross_corpus)")
     p.add_argument("--cache", type=Path, default=None, help="feature / transcript cache (default: $FUSION_CACHE, "

@@ -47,12 +47,17 @@ class TrainConfig:
     select: str | None = None     # validation metric that picks the kept epoch and drives early stopping
                                   # (None: the corpus' own, see ExperimentConfig.train_config; "ua" here):
                                   # "ua" | "weighted_f1" | "macro_f1"
+    max_per_label: int = 0        # > 0: at most this many utterances per corpus, predefined train/dev split and
+                                  # label, a draw seeded by `seed` when the corpus is loaded (test split and
+                                  # speaker-fold corpora untouched; fusion.runners.corpus.capped); 0: all
 
     def __post_init__(self):
         if self.balance not in BALANCE:
             raise ConfigError(f"train: unknown balance {self.balance!r}; valid choices: {', '.join(BALANCE)}")
         if self.select is not None and self.select not in SELECT:
             raise ConfigError(f"train: unknown select {self.select!r}; valid choices: {', '.join(SELECT)}")
+        if isinstance(self.max_per_label, bool) or not isinstance(self.max_per_label, int) or self.max_per_label < 0:
+            raise ConfigError(f"train: max_per_label must be an integer >= 0 (0 = keep all), got {self.max_per_label!r}")
         if self.epochs < 1 or self.batch_size < 1:
             raise ConfigError("train: epochs and batch_size must be >= 1")
 
