@@ -78,11 +78,16 @@ def _train_model_dir(cfg: ExperimentConfig, out_dir: str | Path, ctx: distribute
     mode = cfg.modes[0]
     utts = load_corpus(cfg)
     labels = tuple(sorted({u.label for u in utts}))
-    inputs = prepare_inputs(cfg, utts, labels, progress=progress, log=log)
-    utts = inputs.utterances
     protocol = cfg.protocol or dataset_protocol(cfg.dataset)
     split_seed = cfg.train.seed if cfg.split_seed is None else cfg.split_seed
     tr, va = train_val_split(utts, protocol, seed=split_seed, val_fraction=cfg.val_fraction)
+    if len(tr) + len(va) < len(utts):  # a held-out split (predefined protocol) is for `fusion evaluate`
+        log(f"{len(utts) - len(tr) - len(va)} utterances of the held-out split are left for fusion evaluate")
+    roles = {**{utts[n].id: "train" for n in tr}, **{utts[n].id: "val" for n in va}}
+    inputs = prepare_inputs(cfg, [u for u in utts if u.id in roles], labels, progress=progress, log=log)
+    utts = inputs.utterances  # those with every input (the others are listed in inputs.excluded)
+    tr = tuple(n for n, u in enumerate(utts) if roles[u.id] == "train")
+    va = tuple(n for n, u in enumerate(utts) if roles[u.id] == "val")
     augment_inputs(cfg, inputs, tr, progress=progress, log=log)  # perturbed copies of the training clips (if on)
     n_copies = len(inputs.train_items(tr, mode)) - len(tr)
     rank_stats = distributed.gather_objects(inputs.stats)  # cache counts of every rank

@@ -77,3 +77,27 @@ def test_split_seed_must_be_an_integer():
     for bad in ("0", 1.5, True):
         with pytest.raises(ConfigError, match="split_seed must be an integer"):
             ExperimentConfig(dataset="synthetic", split_seed=bad)
+
+
+def test_predefined_training_does_not_featurize_the_test_split(fake_plugins, make_wav, tmp_path, monkeypatch):
+    import fusion.experiment as experiment
+
+    rows = ["path,label,speaker,split"]
+    for split, n in (("train", 8), ("dev", 4), ("test", 3)):
+        for i in range(n):
+            name = f"{split}{i}.wav"
+            rows.append(f"{make_wav(name, duration=0.3, seed=len(rows)).name},{('happy', 'sad')[i % 2]},"
+                        f"{split}{i % 2},{split}")
+    manifest = make_wav("train0.wav", duration=0.3, seed=1).parent / "manifest.csv"
+    manifest.write_text("\n".join(rows) + "\n")
+    seen = []
+    real = experiment.prepare_inputs
+    monkeypatch.setattr("fusion.runners.model_dir.prepare_inputs",
+                        lambda cfg, utts, *a, **k: seen.append([u.split for u in utts]) or real(cfg, utts, *a, **k))
+    logs = []
+    cfg = ExperimentConfig(dataset="manifest", data_dir=str(manifest), modes=("audio",), protocol="predefined",
+                           acoustic_encoder="fake-frames", train=TrainConfig(epochs=1, batch_size=4))
+    metrics = train_model_dir(cfg, tmp_path / "model", log=logs.append)
+    assert sorted(seen[0]) == ["dev"] * 4 + ["train"] * 8
+    assert metrics["n_train"] == 8 and metrics["n_val"] == 4
+    assert any("3 utterances of the held-out split are left for fusion evaluate" in m for m in logs)
