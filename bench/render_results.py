@@ -60,6 +60,9 @@ SECTIONS = [
     ("Accuracy", "meld_text.md", "MELD text-only, 7 classes (dev)", "python bench/accuracy/meld_text.py"),
     ("Accuracy", "noise_robustness.md", "Noise robustness (RAVDESS)", "python bench/accuracy/noise_robustness.py"),
     ("Accuracy", "asr_wer.md", "Speech-to-text WER on RAVDESS", "python bench/asr/wer.py"),
+    ("Accuracy", "asr_wer_demo.md", "Speech-to-text WER on the demo corpus",
+     "python bench/asr/wer.py --dataset demo --clips 400 --faster-whisper-models tiny.en base:en "
+     "--whisper-model none -o bench/results/asr_wer_demo.json"),
     ("Speed and memory", "speed_predict.md", "Speed: predict latency, one 4-s clip", SPEED_README),
     ("Speed and memory", "speed_transcription.md", "Speed: corpus transcription throughput", SPEED_README),
     ("Speed and memory", "speed_transcription_cache.md", "Speed: transcription second pass, from the cache",

@@ -171,3 +171,75 @@ def test_cache_entries_skip_fsync_but_durable_writes_keep_it(tmp_path, monkeypat
     assert synced == [] and c.get_json(make_key("a")) == {"x": 1}
     atomic_write_json(tmp_path / "record.json", {"y": 2})  # results, checkpoints: fsynced
     assert len(synced) == 1 and json.loads((tmp_path / "record.json").read_text()) == {"y": 2}
+
+
+# -- joined_model_dir: weights split over several packages, joined once into <root>/models/<name>/
+@pytest.fixture
+def split_model(tmp_path):
+    """Two part files and a side file, as split packages ship them."""
+    src = tmp_path / "packages"
+    src.mkdir()
+    (src / "model.bin.part1").write_bytes(b"abc")
+    (src / "model.bin.part2").write_bytes(b"defg")
+    (src / "config.json").write_text("{}")
+    return [src / "model.bin.part1", src / "model.bin.part2"], [src / "config.json"]
+
+
+def test_parts_are_joined_once_with_their_side_files(split_model):
+    parts, sides = split_model
+    folder = cache_module.joined_model_dir("m", parts, sides)
+    assert folder == cache_module.default_root() / "models" / "m"
+    assert (folder / "model.bin").read_bytes() == b"abcdefg" and (folder / "config.json").read_text() == "{}"
+    stamp = json.loads((folder.parent / "m.json").read_text())
+    assert stamp["size"] == 7 and stamp["sha256"] == file_hash(folder / "model.bin")
+    mtime = (folder / "model.bin").stat().st_mtime_ns
+    assert cache_module.joined_model_dir("m", parts, sides) == folder
+    assert (folder / "model.bin").stat().st_mtime_ns == mtime  # reused, not rewritten
+    assert all_files(folder.parent) == ["m.json", "m/config.json", "m/model.bin"]  # no temporary file
+
+
+@pytest.mark.parametrize("damage", ["truncated", "same size, other bytes", "no stamp", "side file lost",
+                                    "part reinstalled"])
+def test_a_damaged_or_outdated_join_is_made_again(split_model, damage):
+    parts, sides = split_model
+    folder = cache_module.joined_model_dir("m", parts, sides)
+    expected = b"abcdefg"
+    if damage == "truncated":              # e.g. a copy interrupted by hand
+        (folder / "model.bin").write_bytes(b"abc")
+    elif damage == "same size, other bytes":
+        (folder / "model.bin").write_bytes(b"abcdefX")
+    elif damage == "no stamp":
+        (folder.parent / "m.json").unlink()
+    elif damage == "side file lost":
+        (folder / "config.json").unlink()
+    else:
+        parts[1].write_bytes(b"xyz12")
+        expected = b"abcxyz12"
+    folder = cache_module.joined_model_dir("m", parts, sides)
+    assert (folder / "model.bin").read_bytes() == expected and (folder / "config.json").is_file()
+    assert json.loads((folder.parent / "m.json").read_text())["sha256"] == file_hash(folder / "model.bin")
+
+
+def test_a_failed_join_leaves_no_file_and_no_stamp(split_model, monkeypatch):
+    parts, sides = split_model
+    original = cache_module.os.replace
+
+    def broken_replace(src, dst):
+        if str(dst).endswith("model.bin"):
+            raise OSError("disk full")
+        return original(src, dst)
+
+    with monkeypatch.context() as patch:  # (monkeypatch.undo() would also undo the isolated FUSION_CACHE)
+        patch.setattr(cache_module.os, "replace", broken_replace)
+        with pytest.raises(OSError, match="disk full"):
+            cache_module.joined_model_dir("m", parts, sides)
+    root = cache_module.default_root() / "models"
+    assert all_files(root) == ["m/config.json"]  # no model.bin, no temporary file, no stamp
+    assert (cache_module.joined_model_dir("m", parts, sides) / "model.bin").read_bytes() == b"abcdefg"
+
+
+def test_a_missing_part_is_named(split_model):
+    parts, sides = split_model
+    parts[1].unlink()
+    with pytest.raises(FileNotFoundError, match="model.bin.part2"):
+        cache_module.joined_model_dir("m", parts, sides)

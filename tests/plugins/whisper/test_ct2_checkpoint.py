@@ -210,7 +210,7 @@ def _fake_split_source(tmp_path, monkeypatch, payloads):
 def test_split_source_is_joined_once_into_the_cache_and_rejoined_when_a_part_changes(tmp_path, monkeypatch):
     offline_models = _fake_split_source(tmp_path, monkeypatch, [b"abc", b"defg"])
     joined = offline_models.ct2_model_dir("fake")
-    assert joined.name == "fake-ct2" and (joined / "model.bin").read_bytes() == b"abcdefg"
+    assert joined.name == "whisper-fake-ct2" and (joined / "model.bin").read_bytes() == b"abcdefg"
     assert (joined / "config.json").read_text() == "{}"
     mtime = (joined / "model.bin").stat().st_mtime_ns
     assert offline_models.ct2_model_dir("fake") == joined
