@@ -161,10 +161,12 @@ def make_fake_meld(root: Path, dialogues: int = 6) -> Path:
 DAILYDIALOG_WORDS = {"0": "table", "1": "furious", "4": "delighted", "5": "gloomy"}  # no emotion anger happiness sadness
 
 
-def make_fake_dailydialog(root: Path, dialogues: int = 6) -> Path:
-    """DailyDialog's files (train, validation): four turns per dialogue, the word encodes the label."""
+def make_fake_dailydialog(root: Path, dialogues: int = 6, test: bool = False) -> Path:
+    """DailyDialog's files (train, validation, and test when asked): four turns per dialogue, the word
+    encodes the label."""
     root.mkdir(parents=True, exist_ok=True)
-    for split, n_dialogues in (("train", dialogues), ("validation", max(2, dialogues // 3))):
+    splits = [("train", dialogues), ("validation", max(2, dialogues // 3))] + [("test", 2)] * test
+    for split, n_dialogues in splits:
         turns = " ".join(f"i feel {word} today . __eou__" for word in DAILYDIALOG_WORDS.values())
         (root / f"dialogues_{split}.txt").write_text(f"{turns}\n" * n_dialogues, encoding="utf-8")
         (root / f"dialogues_emotion_{split}.txt").write_text(f"{' '.join(DAILYDIALOG_WORDS)}\n" * n_dialogues,

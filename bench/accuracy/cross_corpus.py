@@ -15,7 +15,8 @@ compose``) and scores the audio branch, the text branch and the fused output on 
 transcripts of the target clips (default: fusion's default speech-to-text; ``gold`` = the manifest's).
 A corpus entry is ``NAME`` or ``NAME=DIR``. Trained models are kept in ``--work-dir`` under a key of
 their training configuration, so another target costs only its own featurization.
-Writes DIR/results.json: ``audio`` / ``text`` / ``fused`` (ua, wa, macro_f1, weighted_f1, n, ...).
+Writes DIR/results.json: ``audio`` / ``text`` / ``fused`` (ua, wa, macro_f1, weighted_f1, n, ...), and
+``text_held_out_test``: the text model on each text corpus' own test split (where there is one).
 ``--acoustic-encoder`` / ``--text-encoder`` / ``--epochs`` are for quick checks ("not the defaults").
 """
 
@@ -87,6 +88,33 @@ def trained(cfg, work: Path, log) -> Path:
     return model_dir
 
 
+def held_out_scores(text_dir: Path, parts: list[str], labels, log) -> dict:
+    """The text model on the test split of each of its corpora that has one (``{corpus: {ua, wa, macro_f1,
+    n}}``; MELD's test split is not in ../shared): computed once, kept beside the model."""
+    import json
+
+    from fusion.cache import atomic_write_json
+    from fusion.errors import DatasetError
+    from fusion.runners import evaluate_model_dir
+
+    stored = text_dir / "held_out_test.json"
+    if stored.is_file():
+        return json.loads(stored.read_text())
+    scores = {}
+    for part in parts:
+        name, _, folder = part.partition("=")
+        try:
+            m = evaluate_model_dir(text_dir, name, folder or None, split="test", labels=labels, transcriber="gold",
+                                   log=lambda s: None)
+        except DatasetError as exc:  # no test split here
+            log(f"text model, {name} test split: not scored ({exc})")
+            continue
+        scores[name] = {k: m[k] for k in ("ua", "wa", "macro_f1", "weighted_f1", "n")}
+        log(f"text model, {name} test split: UA {100 * m['ua']:.1f} ({m['n']} sentences)")
+    atomic_write_json(stored, scores)
+    return scores
+
+
 def composed(audio: Path, text: Path, labels, work: Path, log) -> Path:
     """The equal-weight composition of the two members (made once per pair and label set)."""
     from fusion.cache import make_key
@@ -150,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         labels = target_labels(args.target, log)
         cfgs = {mode: branch_config(mode, parts, labels, args) for mode, parts in corpora.items()}
         members = {mode: trained(cfg, args.work_dir, log) for mode, cfg in cfgs.items()}
+        held_out = held_out_scores(members["text"], corpora["text"], labels, log)
         model = composed(members["audio"], members["text"], labels, args.work_dir, log)
         m = evaluate_model_dir(model, "manifest", args.target, labels=labels, transcriber=transcriber, log=log)
     except FusionError as exc:
@@ -162,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         benchmark="cross-corpus: audio and text models of public corpora, composed, on a target manifest",
         command=support.command_line("cross_corpus.py", argv), target=str(args.target.resolve()),
         transcriber=m.get("transcriber"), labels=list(m["labels"]), n=m["n"], n_excluded=len(m["excluded"]),
-        fused_vs_best_branch=m["fused_vs_best_branch"], corpora=corpora, defaults=not changed, changed=changed,
+        fused_vs_best_branch=m["fused_vs_best_branch"], text_held_out_test=held_out, corpora=corpora, defaults=not changed, changed=changed,
         models={**{mode: str(d) for mode, d in members.items()}, "composed": str(model)},
         training={mode: cfg.to_dict() for mode, cfg in cfgs.items()})
     args.out.mkdir(parents=True, exist_ok=True)

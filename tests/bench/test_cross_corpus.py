@@ -19,7 +19,7 @@ def public(tmp_path):
     shared = tmp_path / "shared" / "data"
     make_fake_ravdess(shared / "ravdess")
     make_fake_meld(shared / "meld", dialogues=12)
-    make_fake_dailydialog(shared / "text-emotion" / "dailydialog", dialogues=12)
+    make_fake_dailydialog(shared / "text-emotion" / "dailydialog", dialogues=12, test=True)
     return shared
 
 
@@ -43,6 +43,10 @@ def test_trains_once_composes_and_scores_each_target(fake_plugins, public, tmp_p
     assert audio["dataset"] == "ravdess" and audio["labels"] == r["labels"] and audio["modes"] == ["audio"]
     assert text["dataset"] == "multi" and text["protocol"] == "predefined" and text["transcriber"] == "gold"
     assert r["defaults"] is False and r["changed"] == ["acoustic encoder", "text encoder", "epochs"]
+    assert text["train"]["max_per_label"] == 2500 and audio["train"]["max_per_label"] == 0
+    held_out = r["text_held_out_test"]  # each text corpus' own test split (MELD's is not in the shared folder)
+    assert sorted(held_out) == ["dailydialog"] and held_out["dailydialog"]["n"] > 0
+    assert 0.0 <= held_out["dailydialog"]["ua"] <= 1.0
     err = capsys.readouterr().err
     assert "audio model: training on ravdess" in err and "text model: training on multi" in err
     stamps = {m: (work / d.split("/")[-1] / "model.pt").stat().st_mtime_ns for m, d in r["models"].items()
