@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score, recall_score
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, recall_score
 
 
 def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str]) -> dict:
@@ -31,8 +31,7 @@ def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int], labels:
                 "per_class_recall": {}, "confusion": fractions.tolist(), "confusion_counts": counts.tolist()}
     recall = recall_score(y_true, y_pred, labels=idx, average=None, zero_division=0)
     return {
-        # balanced accuracy over the classes present in y_true (sklearn's definition)
-        "ua": float(balanced_accuracy_score(y_true, y_pred)),
+        "ua": balanced_accuracy(y_true, y_pred),
         "wa": float(accuracy_score(y_true, y_pred)),
         "macro_f1": float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)),
         "weighted_f1": float(f1_score(y_true, y_pred, labels=present, average="weighted", zero_division=0)),
@@ -42,6 +41,14 @@ def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int], labels:
         "confusion": fractions.tolist(),
         "confusion_counts": counts.tolist(),
     }
+
+
+def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """UA: mean recall over the classes present in ``y_true`` (sklearn's balanced accuracy, without its
+    warning when a prediction names a class the truth lacks)."""
+    classes, true_idx = np.unique(y_true, return_inverse=True)
+    hits = np.bincount(true_idx, weights=(y_true == y_pred).astype(float), minlength=len(classes))
+    return float(np.mean(hits / np.bincount(true_idx, minlength=len(classes))))
 
 
 def bootstrap_difference(y_true: Sequence[int], pred_a: Sequence[int], pred_b: Sequence[int],
@@ -55,10 +62,10 @@ def bootstrap_difference(y_true: Sequence[int], pred_a: Sequence[int], pred_b: S
     diffs = np.empty(n_resamples)
     for r in range(n_resamples):
         i = rng.integers(0, n, n)
-        diffs[r] = balanced_accuracy_score(y[i], a[i]) - balanced_accuracy_score(y[i], b[i])
+        diffs[r] = balanced_accuracy(y[i], a[i]) - balanced_accuracy(y[i], b[i])
     lo, hi = np.quantile(diffs, [alpha / 2, 1 - alpha / 2])
     return {
-        "diff": float(balanced_accuracy_score(y, a) - balanced_accuracy_score(y, b)),
+        "diff": balanced_accuracy(y, a) - balanced_accuracy(y, b),
         "ci_low": float(lo), "ci_high": float(hi), "confidence": 1 - alpha,
         "p_not_better": float((diffs <= 0).mean()), "n_resamples": n_resamples,
     }

@@ -46,3 +46,30 @@ def test_bootstrap_difference_detects_a_better_model():
     assert c["ci_low"] > 0 and c["diff"] > 0.3 and c["p_not_better"] < 0.01
     same = bootstrap_difference(y, good, good, n_resamples=100)
     assert same["diff"] == 0 and same["ci_low"] == 0 == same["ci_high"]
+
+
+def test_ua_is_sklearns_balanced_accuracy_and_quiet_when_a_prediction_names_an_absent_class():
+    import warnings
+
+    from sklearn.metrics import balanced_accuracy_score
+
+    y_true, y_pred = [0, 0, 1, 1, 1], [0, 2, 1, 2, 1]  # class 2 predicted, never true
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = classification_metrics(y_true, y_pred, ["a", "b", "c"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert m["ua"] == pytest.approx(balanced_accuracy_score(y_true, y_pred)) == pytest.approx((0.5 + 2 / 3) / 2)
+
+
+def test_balanced_accuracy_matches_sklearn_on_random_labels():
+    import warnings
+
+    from fusion.training.metrics import balanced_accuracy
+
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        y, p = rng.integers(0, 4, 30), rng.integers(0, 5, 30)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert balanced_accuracy(y, p) == pytest.approx(balanced_accuracy_score(y, p), abs=1e-12)
