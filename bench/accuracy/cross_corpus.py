@@ -15,7 +15,7 @@ compose``) and scores the audio branch, the text branch and the fused output on 
 transcripts of the target clips (default: fusion's default speech-to-text; ``gold`` = the manifest's).
 A corpus entry is ``NAME`` or ``NAME=DIR``. Trained models are kept in ``--work-dir`` under a key of
 their training configuration, so another target costs only its own featurization.
-Writes DIR/results.json: ``audio`` / ``text`` / ``fused`` (ua, wa, macro_f1, weighted_f1, n, ...), and
+``--target demo``: the bundled demo corpus. Writes DIR/results.md (the report) and DIR/results.json: ``audio`` / ``text`` / ``fused`` (ua, wa, macro_f1, weighted_f1, n, ...), and
 ``text_held_out_test``: the text model on each text corpus' own test split (where there is one).
 ``--acoustic-encoder`` / ``--text-encoder`` / ``--epochs`` are for quick checks ("not the defaults").
 """
@@ -28,8 +28,10 @@ from pathlib import Path
 
 try:  # imported as bench.accuracy.cross_corpus (the tests)
     from . import support
+    from .cross_corpus_support import composed, demo_target, held_out_scores, report, target_labels, trained
 except ImportError:  # run as a script: its own folder is on sys.path
     import support
+    from cross_corpus_support import composed, demo_target, held_out_scores, report, target_labels, trained
 
 AUDIO_CORPORA = {"ravdess": "ravdess"}  # recipe -> its folder under the shared data
 TEXT_CORPORA = {"meld": "meld", "dailydialog": "text-emotion/dailydialog", "goemotions": "text-emotion/goemotions",
@@ -74,73 +76,10 @@ def branch_config(mode: str, parts: list[str], labels, args):
     return cfg.replace(train=TrainConfig(**train)) if train else cfg
 
 
-def trained(cfg, work: Path, log) -> Path:
-    """The model directory of ``cfg``: trained once, then reused (keyed by the whole configuration)."""
-    from fusion.cache import make_key
-    from fusion.runners import train_model_dir
-
-    model_dir = work / f"{cfg.modes[0]}-{make_key('cross_corpus', cfg.to_dict())[:16]}"
-    if (model_dir / "model.pt").is_file():
-        log(f"{cfg.modes[0]} model: cached in {model_dir}")
-    else:
-        log(f"{cfg.modes[0]} model: training on {cfg.dataset} into {model_dir}")
-        train_model_dir(cfg, model_dir, log=log)
-    return model_dir
-
-
-def held_out_scores(text_dir: Path, parts: list[str], labels, log) -> dict:
-    """The text model on the test split of each of its corpora that has one (``{corpus: {ua, wa, macro_f1,
-    n}}``; MELD's test split is not in ../shared): computed once, kept beside the model."""
-    import json
-
-    from fusion.cache import atomic_write_json
-    from fusion.errors import DatasetError
-    from fusion.runners import evaluate_model_dir
-
-    stored = text_dir / "held_out_test.json"
-    if stored.is_file():
-        return json.loads(stored.read_text())
-    scores = {}
-    for part in parts:
-        name, _, folder = part.partition("=")
-        try:
-            m = evaluate_model_dir(text_dir, name, folder or None, split="test", labels=labels, transcriber="gold",
-                                   log=lambda s: None)
-        except DatasetError as exc:  # no test split here
-            log(f"text model, {name} test split: not scored ({exc})")
-            continue
-        scores[name] = {k: m[k] for k in ("ua", "wa", "macro_f1", "weighted_f1", "n")}
-        log(f"text model, {name} test split: UA {100 * m['ua']:.1f} ({m['n']} sentences)")
-    atomic_write_json(stored, scores)
-    return scores
-
-
-def composed(audio: Path, text: Path, labels, work: Path, log) -> Path:
-    """The equal-weight composition of the two members (made once per pair and label set)."""
-    from fusion.cache import make_key
-    from fusion.runners import compose_model_dir
-
-    out = work / f"composed-{make_key('cross_corpus', audio.name, text.name, labels)[:16]}"
-    if not (out / "compose.json").is_file():
-        compose_model_dir(audio, text, out, labels=labels, log=log)
-    return out
-
-
-def target_labels(target: Path, log) -> tuple[str, ...] | None:
-    """The target's labels when all are canonical (the branches are trained on those only), else None."""
-    from fusion.labels import CANONICAL
-    from fusion.recipes import prepare_dataset
-
-    found = sorted({u.label for u in prepare_dataset("manifest", target)})
-    if set(found) <= set(CANONICAL):
-        return tuple(found)
-    log(f"target labels {', '.join(found)} are not all canonical: the branches keep every label they have")
-    return None
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--target", type=Path, required=True, help="manifest CSV: path,label,speaker,transcript")
+    p.add_argument("--target", type=Path, required=True,
+                   help="manifest CSV: path,label,speaker,transcript ('demo': the bundled demo corpus)")
     p.add_argument("--out", type=Path, required=True, help="where results.json goes")
     p.add_argument("--transcriber", default=None, help="speech-to-text of the target clips, or gold (default: "
                                                        "fusion's default)")
@@ -160,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     support.use_cache(args.cache)
 
-    from fusion.cache import atomic_write_json
+    from fusion.cache import atomic_write_json, atomic_write_text
     from fusion.errors import FusionError
     from fusion.experiment import DEFAULT_TRANSCRIBER
     from fusion.runners import evaluate_model_dir
@@ -174,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: no {mode} corpus found under {support.shared_data()}; name them with "
                   f"--{mode}-corpora NAME=DIR", file=sys.stderr)
             return 2
+    if str(args.target) == "demo":
+        args.target = demo_target(args.work_dir)
     try:
         labels = target_labels(args.target, log)
         cfgs = {mode: branch_config(mode, parts, labels, args) for mode, parts in corpora.items()}
@@ -196,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         training={mode: cfg.to_dict() for mode, cfg in cfgs.items()})
     args.out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(args.out / "results.json", results)
+    atomic_write_text(args.out / "results.md", report(results) + "\n")
     print(f"target {args.target} ({m['n']} clips, transcripts: {m.get('transcriber')})")
     for name in ("audio", "text", "fused"):
         r = results[name]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -47,6 +48,9 @@ def test_trains_once_composes_and_scores_each_target(fake_plugins, public, tmp_p
     held_out = r["text_held_out_test"]  # each text corpus' own test split (MELD's is not in the shared folder)
     assert sorted(held_out) == ["dailydialog"] and held_out["dailydialog"]["n"] > 0
     assert 0.0 <= held_out["dailydialog"]["ua"] <= 1.0
+    md = (out / "results.md").read_text()
+    assert md == cc.report(r) + "\n" and f"| text | {100 * r['text']['ua']:.1f} |" in md
+    assert "dailydialog UA" in md and "at most 2500 sentences per corpus, split and label" in md
     err = capsys.readouterr().err
     assert "audio model: training on ravdess" in err and "text model: training on multi" in err
     stamps = {m: (work / d.split("/")[-1] / "model.pt").stat().st_mtime_ns for m, d in r["models"].items()
@@ -80,3 +84,12 @@ def test_text_corpora_can_be_chosen_and_errors_are_one_line(fake_plugins, public
                     "--text-corpora", "meld=y"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: ") and "nowhere.csv" in err[-1]
+
+
+def test_demo_target_is_the_bundled_corpus_as_a_manifest(tmp_path):
+    import csv
+
+    rows = list(csv.DictReader(open(cc.demo_target(tmp_path / "work"), encoding="utf-8")))
+    assert len(rows) == 400 and {r["label"] for r in rows} == {"angry", "happy", "neutral", "sad"}
+    assert len({r["speaker"] for r in rows}) == 10 and all(r["transcript"] for r in rows)
+    assert all(Path(r["path"]).is_file() for r in rows[:5])

@@ -1,0 +1,108 @@
+"""The cross-corpus benchmark's steps that keep state: trained branch models and their held-out scores
+(kept in the work folder under a key of their configuration), the composed model, the target's labels,
+the bundled demo corpus as a target manifest, and the report."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+try:  # imported as bench.accuracy.cross_corpus_support (the tests)
+    from . import support
+except ImportError:  # run as a script: its own folder is on sys.path
+    import support
+
+
+def trained(cfg, work: Path, log) -> Path:
+    """The model directory of ``cfg``: trained once, then reused (keyed by the whole configuration)."""
+    from fusion.cache import make_key
+    from fusion.runners import train_model_dir
+
+    model_dir = work / f"{cfg.modes[0]}-{make_key('cross_corpus', cfg.to_dict())[:16]}"
+    if (model_dir / "model.pt").is_file():
+        log(f"{cfg.modes[0]} model: cached in {model_dir}")
+    else:
+        log(f"{cfg.modes[0]} model: training on {cfg.dataset} into {model_dir}")
+        train_model_dir(cfg, model_dir, log=log)
+    return model_dir
+
+
+def held_out_scores(text_dir: Path, parts: list[str], labels, log) -> dict:
+    """The text model on the test split of each of its corpora that has one (``{corpus: {ua, wa, macro_f1,
+    n}}``; MELD's test split is not in ../shared): computed once, kept beside the model."""
+    import json
+
+    from fusion.cache import atomic_write_json
+    from fusion.errors import DatasetError
+    from fusion.runners import evaluate_model_dir
+
+    stored = text_dir / "held_out_test.json"
+    if stored.is_file():
+        return json.loads(stored.read_text())
+    scores = {}
+    for part in parts:
+        name, _, folder = part.partition("=")
+        try:
+            m = evaluate_model_dir(text_dir, name, folder or None, split="test", labels=labels, transcriber="gold",
+                                   log=lambda s: None)
+        except DatasetError as exc:  # no test split here
+            log(f"text model, {name} test split: not scored ({exc})")
+            continue
+        scores[name] = {k: m[k] for k in ("ua", "wa", "macro_f1", "weighted_f1", "n")}
+        log(f"text model, {name} test split: UA {100 * m['ua']:.1f} ({m['n']} sentences)")
+    atomic_write_json(stored, scores)
+    return scores
+
+
+def composed(audio: Path, text: Path, labels, work: Path, log) -> Path:
+    """The equal-weight composition of the two members (made once per pair and label set)."""
+    from fusion.cache import make_key
+    from fusion.runners import compose_model_dir
+
+    out = work / f"composed-{make_key('cross_corpus', audio.name, text.name, labels)[:16]}"
+    if not (out / "compose.json").is_file():
+        compose_model_dir(audio, text, out, labels=labels, log=log)
+    return out
+
+
+def target_labels(target: Path, log) -> tuple[str, ...] | None:
+    """The target's labels when all are canonical (the branches are trained on those only), else None."""
+    from fusion.labels import CANONICAL
+    from fusion.recipes import prepare_dataset
+
+    found = sorted({u.label for u in prepare_dataset("manifest", target)})
+    if set(found) <= set(CANONICAL):
+        return tuple(found)
+    log(f"target labels {', '.join(found)} are not all canonical: the branches keep every label they have")
+    return None
+
+
+def demo_target(work: Path) -> Path:
+    """The bundled demo corpus (400 clips, 10 synthetic voices) as a target manifest CSV
+    (path,label,speaker,transcript) in ``work``: ``--target demo``."""
+    from fusion.recipes import prepare_dataset
+
+    path = work / "demo_target.csv"
+    rows = [(str(u.audio), u.label, u.speaker, u.transcript or "") for u in prepare_dataset("demo", None)]
+    work.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([("path", "label", "speaker", "transcript"), *rows])
+    return path
+
+
+def report(results: dict) -> str:
+    """The markdown table of a results.json (bench/results/cross_corpus_*.md)."""
+    rows = "\n".join(f"| {name} | {100 * r['ua']:.1f} | {100 * r['wa']:.1f} | {100 * r['macro_f1']:.1f} | {r['n']} |"
+                     for name, r in ((n, results[n]) for n in ("audio", "text", "fused")))
+    c = results["fused_vs_best_branch"]
+    held = results.get("text_held_out_test") or {}
+    cap = results["training"]["text"]["train"].get("max_per_label") or 0
+    return support.template(
+        "cross_corpus", command=results["command"], n=results["n"], transcriber=results["transcriber"],
+        audio=", ".join(p.partition("=")[0] for p in results["corpora"]["audio"]),
+        text=", ".join(p.partition("=")[0] for p in results["corpora"]["text"]),
+        cap=f"at most {cap} sentences per corpus, split and label" if cap else "every sentence",
+        labels="/".join(results["labels"] or ["every label"]), rows=rows, best=c["best_branch"],
+        diff=100 * c["diff"], lo=100 * c["ci_low"], hi=100 * c["ci_high"],
+        held_out="; ".join(f"{name} UA {100 * s['ua']:.1f} ({s['n']} sentences)" for name, s in held.items())
+        or "no text corpus here has a test split")
