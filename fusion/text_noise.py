@@ -94,14 +94,14 @@ def _split_token(token: str) -> tuple[str, str, str]:
     """"(well," -> ("(", "well", ","): leading punctuation, the word, trailing punctuation."""
     core = token.strip(_EDGE)
     if not core:
-        return token, "", ""
+        return "", "", token  # punctuation alone: noised like a word's trailing punctuation
     start = token.index(core)
     return token[:start], core, token[start + len(core):]
 
 
 def _look_alike_key(word: str) -> tuple[str, int]:
     """Words that share a key look (and roughly sound) alike: the first letter and a length class."""
-    return word[:1], min(len(word), 9) // 2   # 1-2 | 3-4 | 5-6 | 7-8 | 9+ letters
+    return word[:1], (min(len(word), 9) + 1) // 2   # 1-2 | 3-4 | 5-6 | 7-8 | 9+ letters
 
 
 class SoundAlikeVocabulary:
@@ -181,14 +181,15 @@ def _cased(word: str, like: str) -> str:
 
 
 def _noisy_punctuation(trail: str, rng: np.random.Generator, cfg: TextNoiseConfig) -> str:
-    out = []
+    out: list[str] = []
     for ch in trail:
         if ch == "!" and rng.random() < cfg.exclamation or ch == "?" and rng.random() < cfg.question:
+            if out and out[-1] == ".":
+                continue  # "?!" -> ".", not ".."
             ch = "."
         elif ch == "," and rng.random() < cfg.comma_drop:
             continue
-        if not (ch == "." and out and out[-1] == "."):  # "?!" -> ".", not ".."
-            out.append(ch)
+        out.append(ch)
     return "".join(out)
 
 
