@@ -83,7 +83,7 @@ def _train_model_dir(cfg: ExperimentConfig, out_dir: str | Path, ctx: distribute
     protocol = cfg.protocol or dataset_protocol(cfg.dataset)
     split_seed = cfg.train.seed if cfg.split_seed is None else cfg.split_seed
     tr, va = train_val_split(utts, protocol, seed=split_seed, val_fraction=cfg.val_fraction)
-    augment_inputs(cfg, inputs, tr, progress=progress, log=log)  # perturbed copies of the training clips (if on)
+    augment_inputs(cfg, inputs, tr, progress=progress, log=log)  # perturbed / noisy-text copies of the training clips
     n_copies = len(inputs.train_items(tr, mode)) - len(tr)
     rank_stats = distributed.gather_objects(inputs.stats)  # cache counts of every rank
     if ctx.distributed:
@@ -101,6 +101,8 @@ def _train_model_dir(cfg: ExperimentConfig, out_dir: str | Path, ctx: distribute
                "n_val": len(va), "excluded": inputs.excluded}
     if n_copies:
         metrics["n_augmented"] = n_copies
+    if "text_augment" in inputs.stats:  # the word error rate the noisy-text copies came out at
+        metrics["text_copies_wer"] = inputs.stats["text_augment"]["wer"]
     if ctx.distributed:
         metrics["distributed"] = {"world_size": ctx.world_size, "cache_by_rank": rank_stats}
     if run.val_metrics is not None:
