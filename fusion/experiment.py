@@ -331,6 +331,8 @@ def _text_copies(cfg: ExperimentConfig, inputs: Inputs, indices: Sequence[int], 
 
     aug = cfg.augment
     utts = [inputs.utterances[n] for n in sorted(set(indices))]
+    if not utts:
+        return
     texts = noisy_transcript_copies(utts, inputs.transcripts, aug)  # (id, copy) -> noisy transcript
     encoder = build_component("text_encoder", cfg.text_encoder, cfg.text_config)
 

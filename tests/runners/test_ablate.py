@@ -307,6 +307,13 @@ def test_text_copies_in_an_ablation_are_of_each_folds_training_clips_only(fake_p
             for it, clip in zip(copies, train_items[:len(fold.train)], strict=True):
                 assert it["text"] is inputs.text_augmented[0][it["copy_of"]] and it["label"] == clip["label"]
                 assert it["audio"] is clip["audio"]  # fused: the clip's own (speaker-normalised) audio; text: None
+    # a resumed ablation (one text run left) draws the same noisy copies and gives the same numbers
+    first = _run_files(tmp_path / "run")
+    (tmp_path / "run" / "runs" / "text-s0-f1.json").unlink()
+    seen = _recorded(monkeypatch)
+    run_ablation(cfg, tmp_path / "run", log=lambda s: None, jobs=1)
+    assert seen["inputs"].noisy_transcripts == inputs.noisy_transcripts and len(seen["train"]) == 1
+    assert _run_files(tmp_path / "run")["text-s0-f1.json"]["probs"] == first["text-s0-f1.json"]["probs"]
 
 
 def test_default_ablation_is_the_plain_training_loop(fake_plugins, synthetic_corpus, tmp_path, monkeypatch):
