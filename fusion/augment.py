@@ -11,6 +11,12 @@
   clip's features) and added to the training items of the audio and fused modes; validation and
   test items are never augmented. Copy ``c`` of clip ``id`` is drawn from :func:`copy_rng`
   ``(seed, id, c)`` alone, so it is the same in every fold, process and rerun.
+* ``text_copies`` (``--set augment.text_copies=1``) adds ASR-style noisy copies of the training
+  *transcripts* to the training items of the text and fused modes: each copy is the clip's transcript
+  through :func:`fusion.text_noise.asr_noise` at ``text_wer`` (the other ``text_*`` options are the
+  fields of :class:`~fusion.text_noise.TextNoiseConfig`), featurized by the text encoder
+  (:func:`fusion.features.augmented_text_features`, cached by the noisy text's hash). Text copy ``c``
+  of clip ``id`` is drawn from ``copy_rng(seed, id, c, stream=TEXT_STREAM)``.
 """
 
 from __future__ import annotations
@@ -28,6 +34,10 @@ from torch import Tensor
 
 from .errors import ConfigError
 from .registry import check_options
+from .text_noise import TextNoiseConfig
+
+TEXT_NOISE_OPTIONS = tuple(f.name for f in dataclasses.fields(TextNoiseConfig))  # augment.text_<option>
+TEXT_STREAM = 1  # copy_rng stream of the text copies (0: the waveform copies)
 
 
 def _number(value) -> bool:
@@ -103,12 +113,21 @@ def augment_waveform(wav: Tensor | np.ndarray, sr: int, rng: np.random.Generator
 
 
 @dataclass(frozen=True)
-class AugmentConfig(WaveformAugmentConfig):
-    """The ``augment`` section of an experiment: perturbed copies of the training clips.
+class _AugmentTextNoise(TextNoiseConfig):
+    """The ``augment.text_*`` options checked as a TextNoiseConfig, errors naming them as spelt there."""
 
-    Off by default (``copies = 0``). The perturbation defaults are those measured by
-    bench/accuracy/noise_robustness.py (white noise at 0-20 dB on every copy, speed 0.9/1.1 half
-    the time)."""
+    where: ClassVar[str] = "augment"
+    prefix: ClassVar[str] = "text_"
+
+
+@dataclass(frozen=True)
+class AugmentConfig(WaveformAugmentConfig):
+    """The ``augment`` section of an experiment: perturbed copies of the training clips, and ASR-style
+    noisy copies of their transcripts.
+
+    Off by default (``copies = 0``, ``text_copies = 0``). The perturbation defaults are those measured
+    by bench/accuracy/noise_robustness.py (white noise at 0-20 dB on every copy, speed 0.9/1.1 half
+    the time); the ``text_*`` defaults are :class:`~fusion.text_noise.TextNoiseConfig`'s."""
 
     where: ClassVar[str] = "augment"
 
@@ -119,13 +138,26 @@ class AugmentConfig(WaveformAugmentConfig):
     copies: int = 0                               # perturbed copies per training clip (0 = off)
     seed: int = 0                                 # seeds the perturbations (not the training seed: every
                                                   # training seed of an ablation shares the featurized copies)
+    # ASR-style noisy copies of the training transcripts (fusion.text_noise; text and fused modes)
+    text_copies: int = 0                          # noisy-text copies per training clip (0 = off)
+    text_wer: float = 0.3                         # their target word error rate, in [0, 1)
+    text_substitution: float = 0.65               # shares of the word errors: replaced / dropped / inserted
+    text_deletion: float = 0.15                   # words (normalised to sum to 1)
+    text_insertion: float = 0.2
+    text_exclamation: float = 0.8                 # probability that a "!" becomes "."
+    text_question: float = 0.4                    # probability that a "?" becomes "."
+    text_comma_drop: float = 0.2                  # probability that a comma is dropped
+    text_lower_first: float = 0.05                # probability that the first letter is lower-cased
 
     def __post_init__(self):
         super().__post_init__()
-        for option in ("copies", "seed"):
+        for option in ("copies", "seed", "text_copies"):
             value = getattr(self, option)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ConfigError(f"{self.where}: {option} must be an integer >= 0, got {value!r}")
+        checked = _AugmentTextNoise(**{option: getattr(self, f"text_{option}") for option in TEXT_NOISE_OPTIONS})
+        for option in TEXT_NOISE_OPTIONS:  # validated, as floats
+            object.__setattr__(self, f"text_{option}", getattr(checked, option))
 
     @property
     def waveform(self) -> WaveformAugmentConfig:
@@ -133,10 +165,18 @@ class AugmentConfig(WaveformAugmentConfig):
         return WaveformAugmentConfig(noise_prob=self.noise_prob, snr_db=self.snr_db, speed_prob=self.speed_prob,
                                      speeds=self.speeds, noise_dir=self.noise_dir)
 
+    @property
+    def text_noise(self) -> TextNoiseConfig:
+        """The corruption of a text copy (what :func:`fusion.text_noise.asr_noise` needs)."""
+        return TextNoiseConfig(**{option: getattr(self, f"text_{option}") for option in TEXT_NOISE_OPTIONS})
+
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         if d["noise_dir"] is None:  # TOML has no null; unset means white noise
             del d["noise_dir"]
+        if self.text_noise == TextNoiseConfig() and self.text_copies == 0:  # text copies untouched: not
+            for option in ("copies", *TEXT_NOISE_OPTIONS):                   # written (configs of before
+                del d[f"text_{option}"]                                      # stay identical)
         return {**d, "snr_db": list(self.snr_db), "speeds": list(self.speeds)}
 
     @classmethod
@@ -145,11 +185,12 @@ class AugmentConfig(WaveformAugmentConfig):
         return cls(**d)
 
 
-def copy_rng(seed: int, clip_id: str, copy: int) -> np.random.Generator:
-    """The generator of copy ``copy`` of clip ``clip_id``: a function of the three alone."""
+def copy_rng(seed: int, clip_id: str, copy: int, stream: int = 0) -> np.random.Generator:
+    """The generator of copy ``copy`` of clip ``clip_id``: a function of the four alone. ``stream``
+    separates kinds of copies (0: waveform copies, :data:`TEXT_STREAM`: text copies)."""
     digest = hashlib.sha256(str(clip_id).encode("utf-8")).digest()
     words = np.frombuffer(digest, dtype="<u4")[:4].tolist()  # 128 bits of the id
-    return np.random.default_rng([seed, copy, *words])
+    return np.random.default_rng([seed, copy, *words] + ([stream] if stream else []))
 
 
 def perturbation_key(config: WaveformAugmentConfig) -> dict:

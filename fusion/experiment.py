@@ -6,7 +6,8 @@ per-utterance features for the modalities the modes need; an utterance that fail
 needed modality is excluded from *every* mode (so all modes share the same folds) and
 listed with its reason. Under torchrun each rank fills its shard of the cache first
 (:func:`fusion.training.distributed.compute_sharded`). :func:`augment_inputs` adds perturbed
-copies of the training clips (``augment.copies``), which only :meth:`Inputs.train_items` returns.
+copies of the training clips (``augment.copies``) and ASR-style noisy copies of their transcripts
+(``augment.text_copies``), which only :meth:`Inputs.train_items` returns.
 """
 
 from __future__ import annotations
@@ -188,6 +189,9 @@ class Inputs:
     excluded: dict[str, str] = field(default_factory=dict)
     stats: dict = field(default_factory=dict)      # cache hits / computed counts per stage
     augmented: list[dict] = field(default_factory=list)  # per copy index: id -> perturbed acoustic features [T, ...]
+    text_augmented: list[dict] = field(default_factory=list)  # per text copy index: id -> features [T, ...] of
+                                                              # the ASR-style noisy transcript
+    noisy_transcripts: list[dict] = field(default_factory=list)  # per text copy index: id -> that noisy text
 
     def items(self, indices: Sequence[int], mode: str) -> list[dict]:
         out = []
@@ -202,21 +206,24 @@ class Inputs:
         return out
 
     def train_items(self, indices: Sequence[int], mode: str) -> list[dict]:
-        """:meth:`items`, then (audio and fused modes) the augmented copies of those clips, copy by copy.
+        """:meth:`items`, then the augmented copies of those clips, copy by copy: in the audio and fused
+        modes the perturbed-audio copies, then in the text and fused modes the noisy-text copies.
 
-        A copy item has the clip's label, its perturbed acoustic features, in fused mode the clip's
-        own transcript features, and ``copy_of`` = the clip's id. For training items only: pass
-        training indices (validation and test items come from :meth:`items`)."""
+        A copy item has the clip's label and ``copy_of`` = the clip's id. A perturbed-audio copy carries
+        the perturbed acoustic features and (fused) the clip's own transcript features; a noisy-text copy
+        carries the noisy transcript's features and (fused) the clip's own acoustic features: each copy
+        perturbs one modality, as at test time speech-to-text errors come with the clip's real audio.
+        For training items only: pass training indices (validation and test items come from :meth:`items`)."""
         out = self.items(indices, mode)
-        if not mode_uses(mode, "audio"):
-            return out
         label_index = {l: i for i, l in enumerate(self.labels)}
-        for copies in self.augmented:
+        audio, text = mode_uses(mode, "audio"), mode_uses(mode, "text")
+        for copies, perturbed in [(c, "audio") for c in self.augmented if audio] + \
+                                 [(c, "text") for c in self.text_augmented if text]:
             for n in indices:
                 u = self.utterances[n]
                 if u.id in copies:  # a copy whose featurize failed is left out (counted in stats)
-                    out.append({"audio": copies[u.id], "text": self.text[u.id] if mode_uses(mode, "text") else None,
-                                "label": label_index[u.label], "copy_of": u.id})
+                    own = {"audio": self.audio[u.id] if audio else None, "text": self.text[u.id] if text else None}
+                    out.append({**own, perturbed: copies[u.id], "label": label_index[u.label], "copy_of": u.id})
         return out
 
 
@@ -275,17 +282,28 @@ def prepare_inputs(cfg: ExperimentConfig, utterances: Sequence[Utterance], label
 
 
 def augment_inputs(cfg: ExperimentConfig, inputs: Inputs, indices: Sequence[int], progress: Callable | None = None,
-                   log: Callable[[str], None] = lambda s: None) -> None:
+                   log: Callable[[str], None] = lambda s: None, text_indices: Sequence[int] | None = None) -> None:
     """Featurize ``cfg.augment.copies`` perturbed copies of the utterances at ``indices`` (training clips)
-    into ``inputs.augmented`` (cached; sharded over torchrun ranks). A no-op when augmentation is off or
-    no mode uses audio. Run it before worker processes fork, so they all share the same copies."""
+    into ``inputs.augmented``, and ``cfg.augment.text_copies`` noisy-text copies of the transcripts at
+    ``text_indices`` (default ``indices``) into ``inputs.text_augmented`` (cached; sharded over torchrun
+    ranks). Each kind is a no-op when it is off or no mode reads its modality. Run it before worker
+    processes fork, so they all share the same copies."""
+    aug = cfg.augment
+    if aug.copies and cfg.needs_audio:
+        _acoustic_copies(cfg, inputs, indices, progress, log)
+    if aug.text_copies and cfg.needs_text:
+        _text_copies(cfg, inputs, indices if text_indices is None else text_indices, progress, log)
+    elif aug.text_copies:
+        log(f"note: augment.text_copies={aug.text_copies} adds nothing: no mode of this run reads text")
+
+
+def _acoustic_copies(cfg: ExperimentConfig, inputs: Inputs, indices: Sequence[int], progress: Callable | None,
+                     log: Callable[[str], None]) -> None:
     from .components import AcousticEncoder
     from .features import augmented_acoustic_features
     from .training.distributed import compute_sharded
 
     aug = cfg.augment
-    if aug.copies == 0 or not cfg.needs_audio:
-        return
     encoder = build_component("acoustic_encoder", cfg.acoustic_encoder, cfg.acoustic_config)
     if not isinstance(encoder, AcousticEncoder) or type(encoder).featurize is AcousticEncoder.featurize:
         raise ConfigError(f"augment.copies={aug.copies}: acoustic encoder {cfg.acoustic_encoder!r} has no waveform "
@@ -301,3 +319,36 @@ def augment_inputs(cfg: ExperimentConfig, inputs: Inputs, indices: Sequence[int]
         f"{fs.cached} from cache, {len(fs.errors)} failed")
     for (uid, copy), reason in list(fs.errors.items())[:3]:
         log(f"  left out copy {copy} of {uid}: {reason}")
+
+
+def _text_copies(cfg: ExperimentConfig, inputs: Inputs, indices: Sequence[int], progress: Callable | None,
+                 log: Callable[[str], None]) -> None:
+    """ASR-style noisy transcripts of the clips at ``indices`` (:func:`fusion.features.noisy_transcript_copies`),
+    featurized by the text encoder; their measured WER goes to ``inputs.stats["text_augment"]``."""
+    from .features import augmented_text_features, noisy_transcript_copies
+    from .text_noise import word_error_rate
+    from .training.distributed import compute_sharded
+
+    aug = cfg.augment
+    utts = [inputs.utterances[n] for n in sorted(set(indices))]
+    if not utts:
+        return
+    texts = noisy_transcript_copies(utts, inputs.transcripts, aug)  # (id, copy) -> noisy transcript
+    encoder = build_component("text_encoder", cfg.text_encoder, cfg.text_config)
+
+    def featurize(keys: list[tuple[str, int]]):
+        return augmented_text_features({k: texts[k] for k in keys}, encoder, Cache("features"), progress)
+
+    fs = compute_sharded(featurize, list(texts), key=lambda k: texts[k])
+    inputs.text_augmented = [{} for _ in range(aug.text_copies)]
+    inputs.noisy_transcripts = [{} for _ in range(aug.text_copies)]
+    for (uid, copy), feats in fs.features.items():
+        inputs.text_augmented[copy][uid] = feats
+        inputs.noisy_transcripts[copy][uid] = texts[uid, copy]
+    wer = word_error_rate([inputs.transcripts[uid] for uid, _ in texts], texts.values())
+    inputs.stats["text_augment"] = {"cached": fs.cached, "computed": fs.computed, "failed": len(fs.errors),
+                                    "wer": round(wer, 4)}
+    log(f"noisy-text copies ({aug.text_copies} per training clip, {len(utts)} clips, target WER {aug.text_wer:.2f}, "
+        f"measured {wer:.3f}): {fs.computed} computed, {fs.cached} from cache, {len(fs.errors)} failed")
+    for (uid, copy), reason in list(fs.errors.items())[:3]:
+        log(f"  left out text copy {copy} of {uid}: {reason}")

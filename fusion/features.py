@@ -6,7 +6,9 @@ encoder's :meth:`featurize_key`, so every mode, fold and seed of an ablation sha
 a second run recomputes nothing. Perturbed copies of a clip (:func:`perturbed_acoustic_features`:
 the augmented training copies of :mod:`fusion.augment`, a benchmark's noisy test copies) are cached
 under their own keys, which add what the perturbation was (for augmented copies: the clip id, the
-perturbation, its seed and the copy index).
+perturbation, its seed and the copy index). ASR-style noisy copies of the transcripts
+(:func:`noisy_transcript_copies`) are texts like any other: their features are cached by the noisy
+text's hash (:func:`augmented_text_features`).
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ import numpy as np
 import torch
 
 from . import audio as audio_io
-from .augment import AugmentConfig, augment_waveform, copy_rng, perturbation_key
+from .augment import TEXT_STREAM, AugmentConfig, augment_waveform, copy_rng, perturbation_key
 from .cache import Cache, file_hash, make_key
 from .components import AcousticEncoder, TextEncoder
 from .data import Utterance
 from .errors import FusionError
 from .plugins import component_failures
+from .text_noise import SoundAlikeVocabulary, asr_noise
 
 
 @dataclass
@@ -264,3 +267,33 @@ def augmented_acoustic_features(utterances: Sequence[Utterance], encoder: Acoust
     return perturbed_acoustic_features([copy_of(u, c) for u in utterances for c in range(augment.copies)], encoder,
                                        cache, progress, key_tag="augmented-acoustic",
                                        desc=f"augmented copies ({encoder.name})")
+
+
+class TextCopy(NamedTuple):
+    """A noisy transcript copy as :func:`text_features` reads an utterance: by its id alone."""
+
+    id: tuple[str, int]  # (utterance id, copy index)
+
+
+def noisy_transcript_copies(utterances: Sequence[Utterance], transcripts: dict[str, str],
+                            augment: AugmentConfig) -> dict[tuple[str, int], str]:
+    """``(id, c) -> asr_noise(transcript)`` for copies 0 .. ``augment.text_copies - 1`` of every
+    utterance that has a transcript.
+
+    Substitutes come from a :class:`~fusion.text_noise.SoundAlikeVocabulary` of these utterances'
+    transcripts (the training clips'); copy ``c`` of ``id`` is drawn from
+    ``copy_rng(augment.seed, id, c, stream=TEXT_STREAM)``, so with the same utterances it is the same
+    in every process and rerun."""
+    have = [u for u in utterances if u.id in transcripts]
+    vocabulary = SoundAlikeVocabulary(transcripts[u.id] for u in have)
+    noise = augment.text_noise
+    return {(u.id, c): asr_noise(transcripts[u.id], copy_rng(augment.seed, u.id, c, stream=TEXT_STREAM), noise,
+                                 vocabulary)
+            for u in have for c in range(augment.text_copies)}
+
+
+def augmented_text_features(copies: dict[tuple[str, int], str], encoder: TextEncoder, cache: Cache | None = None,
+                            progress: Callable | None = None) -> FeatureSet:
+    """:func:`text_features` of the noisy transcripts ``copies`` (keyed, as features and errors, by
+    ``(utterance id, copy)``); a noisy text equal to a transcript shares its cache entry."""
+    return text_features([TextCopy(key) for key in copies], copies, encoder, cache, progress)

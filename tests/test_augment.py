@@ -35,6 +35,15 @@ def test_augmentation_is_off_by_default_with_the_benchmarked_perturbation():
     ({"speeds": [0.9, 0]}, r"augment: speeds must be a non-empty list of factors > 0"),
     ({"speeds": [-1.1]}, r"augment: speeds must be a non-empty list of factors > 0"),
     ({"copy": 1}, r"augment: unknown option\(s\) \['copy'\]; valid options: \['copies', "),
+    ({"text_copies": -1}, r"augment: text_copies must be an integer >= 0, got -1"),
+    ({"text_copies": 0.5}, r"augment: text_copies must be an integer >= 0"),
+    ({"text_wer": 1.0}, r"augment: text_wer must be in \[0, 1\), got 1.0"),
+    ({"text_wer": "high"}, r"augment: text_wer must be in \[0, 1\)"),
+    ({"text_deletion": 1.5}, r"augment: text_deletion must be a share in \[0, 1\], got 1.5"),
+    ({"text_substitution": 0, "text_deletion": 0, "text_insertion": 0},
+     r"augment: text_substitution, text_deletion and text_insertion are all 0"),
+    ({"text_exclamation": -0.5}, r"augment: text_exclamation must be a probability in \[0, 1\]"),
+    ({"text_noise": 0.3}, r"augment: unknown option\(s\) \['text_noise'\]"),
 ])
 def test_bad_options_are_config_errors_naming_the_option_and_range(options, message):
     with pytest.raises(ConfigError, match=message):
@@ -63,6 +72,40 @@ def test_experiment_config_round_trips_the_augment_section(tmp_path):
         assert ExperimentConfig.from_dict(d) == cfg
         (tmp_path / "config.toml").write_text(cfg.to_toml())
         assert ExperimentConfig.from_toml(tmp_path) == cfg
+
+
+def test_text_copies_are_off_by_default_with_the_text_noise_defaults():
+    from fusion.text_noise import TextNoiseConfig
+
+    cfg = AugmentConfig()
+    assert cfg.text_copies == 0 and cfg.text_noise == TextNoiseConfig()
+    assert AugmentConfig(text_wer=0.2, text_comma_drop=1).text_noise == TextNoiseConfig(wer=0.2, comma_drop=1.0)
+    assert isinstance(AugmentConfig(text_question=1).text_question, float)
+
+
+def test_text_options_round_trip_and_are_written_only_when_set(tmp_path):
+    from fusion.overrides import apply_sets
+
+    assert not any(k.startswith("text_") for k in AugmentConfig(copies=1).to_dict())  # acoustic configs as before
+    d = apply_sets({"dataset": "x"}, ["augment.text_copies=1", "augment.text_wer=0.25"])  # what --set passes
+    cfg = ExperimentConfig.from_dict(d)
+    assert cfg.augment == AugmentConfig(text_copies=1, text_wer=0.25)
+    written = cfg.to_dict()["augment"]
+    assert written["text_copies"] == 1 and written["text_wer"] == 0.25 and written["text_exclamation"] == 0.8
+    (tmp_path / "config.toml").write_text(cfg.to_toml())
+    assert ExperimentConfig.from_toml(tmp_path) == cfg
+    changed = ExperimentConfig(dataset="x", augment=AugmentConfig(text_wer=0.1))  # off but changed: recorded
+    assert changed.to_dict()["augment"]["text_wer"] == 0.1
+    assert ExperimentConfig.from_dict(changed.to_dict()) == changed
+
+
+def test_copy_rng_streams_are_independent_and_stream_0_is_the_generator_of_before():
+    import hashlib
+
+    words = np.frombuffer(hashlib.sha256(b"clip").digest(), dtype="<u4")[:4].tolist()
+    before = np.random.default_rng([3, 1, *words]).random(4).tolist()
+    assert copy_rng(3, "clip", 1).random(4).tolist() == before == copy_rng(3, "clip", 1, stream=0).random(4).tolist()
+    assert copy_rng(3, "clip", 1, stream=1).random(4).tolist() != before
 
 
 def test_copy_rng_is_a_function_of_seed_clip_and_copy():

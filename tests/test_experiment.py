@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import pytest
@@ -104,3 +105,42 @@ def test_text_only_experiments_ignore_the_option(no_waveform_plugin):
                            augment=AugmentConfig(copies=2))
     augment_inputs(cfg, inputs, [0, 1])  # no encoder is built, nothing featurized
     assert inputs.augmented == [] and "augment" not in inputs.stats
+
+
+# ---------------------------------------------------------------------- noisy-text copies (augment.text_copies)
+def _with_text_copies(inputs: Inputs, copies: int = 1) -> Inputs:
+    inputs.text_augmented = [{u.id: torch.tensor([50 * (c + 1) + i]) for i, u in enumerate(inputs.utterances)}  # [1]
+                             for c in range(copies)]
+    return inputs
+
+
+def test_text_copies_are_added_in_text_and_fused_modes_only():
+    inputs = _with_text_copies(_inputs(copies=1), copies=2)
+    train = [0, 3]
+    text = inputs.train_items(train, "text")
+    assert text[:2] == inputs.items(train, "text") and len(text) == 6
+    for it, (copy, uid) in zip(text[2:], [(0, "u0"), (0, "u3"), (1, "u0"), (1, "u3")]):
+        assert it["copy_of"] == uid and it["text"] is inputs.text_augmented[copy][uid] and it["audio"] is None
+    assert [it["label"] for it in text] == [0, 1] * 3
+    # fused: the perturbed-audio copies (own transcript), then the noisy-text copies (own audio features)
+    fused = inputs.train_items(train, "fused")
+    assert len(fused) == 2 + 2 + 4
+    for it, uid in zip(fused[2:4], ["u0", "u3"]):
+        assert it["audio"] is inputs.augmented[0][uid] and it["text"] is inputs.text[uid]
+    for it, (copy, uid) in zip(fused[4:], [(0, "u0"), (0, "u3"), (1, "u0"), (1, "u3")]):
+        assert it["audio"] is inputs.audio[uid] and it["text"] is inputs.text_augmented[copy][uid]
+    # audio mode reads no text: its items are the clips and their perturbed-audio copies only
+    without = dataclasses.replace(inputs, text_augmented=[])
+    assert inputs.train_items(train, "audio") == without.train_items(train, "audio")
+    assert len(without.train_items(train, "audio")) == 4
+    assert all("copy_of" not in it for it in inputs.items([0, 1, 2, 3], "fused"))  # validation / test items
+
+
+def test_text_copies_in_an_audio_only_run_are_a_note_not_silence(no_waveform_plugin):
+    inputs = _inputs(copies=0)
+    logs = []
+    cfg = ExperimentConfig(dataset="x", modes=("audio",), acoustic_encoder="no-waveform",
+                           augment=AugmentConfig(text_copies=1))
+    augment_inputs(cfg, inputs, [0, 1], log=logs.append)  # no encoder built, nothing featurized
+    assert inputs.text_augmented == [] and "text_augment" not in inputs.stats
+    assert logs == ["note: augment.text_copies=1 adds nothing: no mode of this run reads text"]

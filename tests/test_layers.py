@@ -17,7 +17,7 @@ PACKAGE = ROOT / "fusion"
 # each layer may import from its own layer and the layers before it
 LAYERS = [
     ("contracts", ["errors", "overrides", "components", "registry", "hookspecs", "plugins", "default_plugins"]),
-    ("data", ["audio", "data", "cache", "labels", "recipes", "augment", "pooling", "progress"]),
+    ("data", ["audio", "data", "cache", "labels", "recipes", "text_noise", "augment", "pooling", "progress"]),
     ("inputs", ["features", "transcripts", "speaker_norm"]),
     ("model", ["heads", "model"]),
     ("training", ["training"]),

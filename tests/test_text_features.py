@@ -67,3 +67,38 @@ def test_default_featurize_batch_loops_over_featurize():
     enc = HashBagEncoder()
     texts = ["one", "two words"]
     assert [t.tolist() for t in enc.featurize_batch(texts)] == [enc.featurize(t).tolist() for t in texts]
+
+
+# ---------------------------------------------------------------------- ASR-style noisy copies of transcripts
+def test_noisy_transcript_copies_are_seeded_per_clip_and_copy():
+    from fusion.augment import TEXT_STREAM, AugmentConfig, copy_rng
+    from fusion.features import noisy_transcript_copies
+    from fusion.text_noise import SoundAlikeVocabulary, asr_noise
+
+    texts = ["how dare the landlord take my laptop", "really my sister kept the letter",
+             "i am happy our neighbour liked the bicycle", "we moved the trip to tuesday"]
+    utts, transcripts = _utts(texts)
+    del transcripts["u3"]  # no transcript: no copy
+    aug = AugmentConfig(text_copies=2, text_wer=0.5, seed=4)
+    copies = noisy_transcript_copies(utts, transcripts, aug)
+    assert sorted(copies) == [(f"u{i}", c) for i in range(3) for c in range(2)]
+    vocabulary = SoundAlikeVocabulary(texts[:3])  # the copied clips' transcripts
+    for (uid, c), text in copies.items():
+        assert text == asr_noise(transcripts[uid], copy_rng(4, uid, c, stream=TEXT_STREAM), aug.text_noise, vocabulary)
+    assert copies == noisy_transcript_copies(list(reversed(utts)), transcripts, aug)  # order-free
+    assert any(copies[u, 0] != copies[u, 1] for u in ("u0", "u1", "u2"))
+    assert any(copies[u, 0] != transcripts[u] for u in ("u0", "u1", "u2"))
+    assert noisy_transcript_copies(utts, transcripts, AugmentConfig()) == {}  # off: no copies
+
+
+def test_augmented_text_features_are_the_noisy_texts_features_cached_by_text(tmp_path):
+    from fusion.features import augmented_text_features
+
+    encoder, cache = BatchCountingEncoder(), Cache("features", root=tmp_path)
+    copies = {("u0", 0): "the land order took my lab", ("u0", 1): "boom", ("u1", 0): "the land order took my lab"}
+    fs = augmented_text_features(copies, encoder, cache)
+    assert set(fs.features) == {("u0", 0), ("u1", 0)} and list(fs.errors) == [("u0", 1)]
+    assert torch.equal(fs.features["u1", 0], HashBagEncoder().featurize("the land order took my lab"))
+    assert fs.computed == 1 and fs.cached == 1  # one distinct text that worked
+    plain = text_features(*_utts(["the land order took my lab"]), encoder, cache)  # the same text as a transcript
+    assert plain.cached == 1 and plain.computed == 0

@@ -6,8 +6,9 @@ skips finished runs (resume after a crash or a kill). ``results.json``, ``report
 are written atomically at the end. On a CPU the runs train side by side in worker processes, one per
 core (:mod:`fusion.training.parallel`); every run seeds itself, so the order does not change its numbers.
 With ``augment.copies`` > 0 the perturbed copies of every clip that trains in some pending audio or
-fused run are featurized once, before the workers fork; a run adds only the copies of *its* fold's
-training clips (never of its validation or test clips).
+fused run are featurized once, before the workers fork (with ``augment.text_copies`` > 0, likewise the
+noisy-text copies of every fold's training clips when a text or fused run is pending); a run adds only
+the copies of *its* fold's training clips (never of its validation or test clips).
 """
 
 from __future__ import annotations
@@ -94,9 +95,13 @@ def run_ablation(cfg: ExperimentConfig, out_dir: str | Path, *,
                     log(f"[{mode} seed {seed} fold {fold.index}] done before, skipped")
                 else:
                     pending.append((seed, fold.index, mode))
-    # perturbed copies of every clip that trains in a pending audio / fused run (none when augment is off)
+    # perturbed copies of every clip that trains in a pending audio / fused run (none when augment is off);
+    # noisy-text copies of every fold's training clips when a text / fused run is pending: their look-alike
+    # vocabulary is then the same whichever runs are left, so a resumed ablation draws the same copies
     augment_inputs(cfg, inputs, sorted({n for _, index, mode in pending if mode_uses(mode, "audio")
-                                        for n in by_index[index].train}), progress=progress, log=log)
+                                        for n in by_index[index].train}), progress=progress, log=log,
+                   text_indices=sorted({n for fold in folds for n in fold.train})
+                   if any(mode_uses(mode, "text") for _, _, mode in pending) else [])
 
     def run_one(task: tuple[int, int, str], log: Callable[[str], None]) -> None:
         """Train and test one (seed, fold, mode); writes its run file."""

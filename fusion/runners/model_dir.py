@@ -88,7 +88,7 @@ def _train_model_dir(cfg: ExperimentConfig, out_dir: str | Path, ctx: distribute
     utts = inputs.utterances  # those with every input (the others are listed in inputs.excluded)
     tr = tuple(n for n, u in enumerate(utts) if roles[u.id] == "train")
     va = tuple(n for n, u in enumerate(utts) if roles[u.id] == "val")
-    augment_inputs(cfg, inputs, tr, progress=progress, log=log)  # perturbed copies of the training clips (if on)
+    augment_inputs(cfg, inputs, tr, progress=progress, log=log)  # perturbed / noisy-text copies of the training clips
     n_copies = len(inputs.train_items(tr, mode)) - len(tr)
     rank_stats = distributed.gather_objects(inputs.stats)  # cache counts of every rank
     if ctx.distributed:
@@ -106,6 +106,8 @@ def _train_model_dir(cfg: ExperimentConfig, out_dir: str | Path, ctx: distribute
                "n_val": len(va), "excluded": inputs.excluded}
     if n_copies:
         metrics["n_augmented"] = n_copies
+    if "text_augment" in inputs.stats:  # the word error rate the noisy-text copies came out at
+        metrics["text_copies_wer"] = inputs.stats["text_augment"]["wer"]
     if ctx.distributed:
         metrics["distributed"] = {"world_size": ctx.world_size, "cache_by_rank": rank_stats}
     if run.val_metrics is not None:

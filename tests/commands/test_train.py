@@ -21,6 +21,22 @@ def test_set_augment_copies_trains_with_copies_and_is_recorded(fake_plugins, syn
     assert "augmented copies (1 per training clip" in result.output
 
 
+def test_set_augment_text_copies_trains_a_text_model_with_noisy_copies(fake_plugins, synthetic_corpus, tmp_path):
+    out = tmp_path / "model"
+    result = invoke("train", "--dataset", "synthetic", "--data-dir", synthetic_corpus, *FAKES, "--mode", "text",
+                    "--epochs", "1", "--set", "augment.text_copies=1", "--set", "augment.text_wer=0.4",
+                    "--out", out)
+    assert result.exit_code == 0, result.output
+    assert ExperimentConfig.from_toml(out).augment == AugmentConfig(text_copies=1, text_wer=0.4)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n_augmented"] == metrics["n_train"] > 0 and 0 < metrics["text_copies_wer"] < 1
+    assert "noisy-text copies (1 per training clip" in result.output
+    bad = invoke("train", "--dataset", "synthetic", "--data-dir", synthetic_corpus, *FAKES, "--mode", "text",
+                 "--set", "augment.text_wer=1.2", "--out", tmp_path / "bad")
+    assert bad.exit_code == 1 and "error: augment: text_wer must be in [0, 1), got 1.2" in bad.output
+    assert "Traceback" not in bad.output
+
+
 def test_bad_augment_values_are_one_error_line(fake_plugins, synthetic_corpus, tmp_path):
     for item, message in (("augment.noise_prob=2", "error: augment: noise_prob must be in [0, 1], got 2"),
                           ("augment.copies=-1", "error: augment: copies must be an integer >= 0, got -1"),

@@ -279,6 +279,43 @@ def test_augmented_ablation_trains_on_copies_of_each_folds_training_clips_only(f
         assert run["probs"] == runs[name]["probs"] and run["curve"] == runs[name]["curve"]
 
 
+def test_text_copies_in_an_ablation_are_of_each_folds_training_clips_only(fake_plugins, synthetic_corpus, tmp_path,
+                                                                          monkeypatch):
+    from fusion.augment import AugmentConfig
+
+    modes = ("audio", "text", "fused")
+    cfg = _cfg(synthetic_corpus, modes=modes, folds=2, train=TrainConfig(epochs=1, batch_size=16),
+               augment=AugmentConfig(text_copies=1))
+    seen = _recorded(monkeypatch)
+    res = run_ablation(cfg, tmp_path / "run", log=lambda s: None, jobs=1)
+    inputs, folds = seen["inputs"], seen["folds"]
+    utts = inputs.utterances
+    training_clips = {utts[n].id for f in folds for n in f.train}
+    assert set(inputs.noisy_transcripts[0]) == training_clips
+    assert res["cache"]["text_augment"]["failed"] == 0 and 0 < res["cache"]["text_augment"]["wer"] < 1
+    assert "augment" not in res["cache"]  # no perturbed-audio copies
+    calls = iter(seen["train"])
+    for fold in folds:
+        for mode in modes:
+            _, train_items, val_items = next(calls)
+            assert not any("copy_of" in it for it in val_items)
+            if mode == "audio":
+                assert len(train_items) == len(fold.train)
+                continue
+            copies = train_items[len(fold.train):]
+            assert [it["copy_of"] for it in copies] == [utts[n].id for n in fold.train]
+            for it, clip in zip(copies, train_items[:len(fold.train)], strict=True):
+                assert it["text"] is inputs.text_augmented[0][it["copy_of"]] and it["label"] == clip["label"]
+                assert it["audio"] is clip["audio"]  # fused: the clip's own (speaker-normalised) audio; text: None
+    # a resumed ablation (one text run left) draws the same noisy copies and gives the same numbers
+    first = _run_files(tmp_path / "run")
+    (tmp_path / "run" / "runs" / "text-s0-f1.json").unlink()
+    seen = _recorded(monkeypatch)
+    run_ablation(cfg, tmp_path / "run", log=lambda s: None, jobs=1)
+    assert seen["inputs"].noisy_transcripts == inputs.noisy_transcripts and len(seen["train"]) == 1
+    assert _run_files(tmp_path / "run")["text-s0-f1.json"]["probs"] == first["text-s0-f1.json"]["probs"]
+
+
 def test_default_ablation_is_the_plain_training_loop(fake_plugins, synthetic_corpus, tmp_path, monkeypatch):
     """augment off (the default) and no speaker normalisation: what run_ablation trains and predicts is the
     loop of before, item for item."""

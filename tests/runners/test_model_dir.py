@@ -1,5 +1,8 @@
 import json
 
+import pytest
+import torch
+
 from fusion.experiment import ExperimentConfig
 from fusion.runners import load_corpus, train_model_dir
 from fusion.training.trainer import TrainConfig
@@ -101,3 +104,53 @@ def test_predefined_training_does_not_featurize_the_test_split(fake_plugins, mak
     assert sorted(seen[0]) == ["dev"] * 4 + ["train"] * 8
     assert metrics["n_train"] == 8 and metrics["n_val"] == 4
     assert any("3 utterances of the held-out split are left for fusion evaluate" in m for m in logs)
+
+
+def test_text_model_trained_with_noisy_text_copies(fake_plugins, synthetic_corpus, tmp_path, monkeypatch):
+    """augment.text_copies=1: one ASR-style noisy copy of every training transcript, featurized from the
+    noisy text, added to the training items only; recorded in config.toml and metrics.json."""
+    import fusion.runners.fit as fit
+    import fusion.runners.model_dir as pipeline
+    from fusion.augment import AugmentConfig
+    from fusion.data import train_val_split
+    from fusion.text_noise import word_error_rate
+    from tests.fakes import HashBagEncoder
+
+    calls, prepared = [], []
+    real_train, real_prepare = fit.train, pipeline.prepare_inputs
+    monkeypatch.setattr(fit, "train", lambda model, tr, va, *a, **k: calls.append((tr, va)) or
+                        real_train(model, tr, va, *a, **k))
+    monkeypatch.setattr(pipeline, "prepare_inputs",
+                        lambda *a, **k: prepared.append(real_prepare(*a, **k)) or prepared[-1])
+
+    base = ExperimentConfig(dataset="synthetic", data_dir=str(synthetic_corpus), modes=("text",),
+                            text_encoder="fake-bag", transcriber="gold", train=TrainConfig(epochs=2, batch_size=16))
+    off = train_model_dir(base, tmp_path / "plain", log=lambda msg: None)  # the default: no copies
+    (plain_train, _), = calls
+    assert "n_augmented" not in off and "text_copies_wer" not in off and len(plain_train) == off["n_train"]
+    assert "augment" not in (tmp_path / "plain" / "config.toml").read_text()
+
+    cfg = base.replace(augment=AugmentConfig(text_copies=1, text_wer=0.5))
+    logs = []
+    metrics = train_model_dir(cfg, tmp_path / "model", log=logs.append)
+    (train_items, val_items) = calls[-1]
+    inputs = prepared[-1]
+    utts = inputs.utterances
+    tr, va = train_val_split(utts, "speaker", seed=cfg.train.seed, val_fraction=cfg.val_fraction)
+    assert metrics["n_augmented"] == len(tr) and len(train_items) == 2 * len(tr) and len(val_items) == len(va)
+    for it, plain in zip(train_items[:len(tr)], plain_train, strict=True):  # the clips' own items are unchanged
+        assert it.keys() == plain.keys() and it["label"] == plain["label"] and torch.equal(it["text"], plain["text"])
+    assert not any("copy_of" in it for it in val_items)
+    copies = train_items[len(tr):]
+    assert [it["copy_of"] for it in copies] == [utts[n].id for n in tr]
+    noisy = inputs.noisy_transcripts[0]
+    assert set(noisy) == {utts[n].id for n in tr}  # training clips only
+    for it in copies:
+        assert torch.equal(it["text"], HashBagEncoder().featurize(noisy[it["copy_of"]]))  # the corrupted text's
+    changed = [uid for uid, text in noisy.items() if text != inputs.transcripts[uid]]
+    assert len(changed) > len(noisy) // 2
+    wer = word_error_rate([inputs.transcripts[u] for u in noisy], noisy.values())
+    assert metrics["text_copies_wer"] == pytest.approx(wer, abs=1e-4) and 0.3 < wer < 0.7
+    assert any("noisy-text copies (1 per training clip" in line for line in logs)
+    assert ExperimentConfig.from_toml(tmp_path / "model") == cfg  # recorded: config.toml reruns it
+    assert json.loads((tmp_path / "model" / "metrics.json").read_text())["text_copies_wer"] == metrics["text_copies_wer"]
