@@ -80,16 +80,14 @@ def main(argv=None) -> int:
     from fusion.augment import WaveformAugmentConfig, perturbation_key
     from fusion.data import folds_from_groups
     from fusion.experiment import ExperimentConfig, prepare_inputs
-    from fusion.speaker_norm import SpeakerNormConfig
     from fusion.model import build_component
     from fusion.recipes import dataset_protocol
     from fusion.runners import fit_and_score, load_corpus, score
 
     support.use_cache(args.cache)
     start = time.perf_counter()
-    cfg = ExperimentConfig(dataset="ravdess", data_dir=str(args.data_dir), modes=("audio",),
-                           test_groups=tuple(tuple(f) for f in FOLDS),
-                           speaker_norm=SpeakerNormConfig(enabled=False))  # as when the results were measured
+    cfg = support.as_measured(ExperimentConfig(dataset="ravdess", data_dir=str(args.data_dir), modes=("audio",),
+                                               test_groups=tuple(tuple(f) for f in FOLDS)))
     if args.epochs is not None:
         cfg = cfg.replace(train=dataclasses.replace(cfg.train, epochs=args.epochs))
     utts = load_corpus(cfg)

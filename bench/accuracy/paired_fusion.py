@@ -36,27 +36,19 @@ from paired_recipe import DATASET, FOLDS, LABEL_MAP, check_fold, pairing_stats, 
 HEADS = (DEFAULT_HEAD, "concat", "gated", "late", "tensor")
 
 
-def historic():
-    """Speaker normalisation off: the committed results were measured before it became a default
-    (bench/accuracy/defaults_vs_probe.py measures the current defaults)."""
-    from fusion.speaker_norm import SpeakerNormConfig
-
-    return SpeakerNormConfig(enabled=False)
-
-
 def paired_config(fold: tuple[str, ...], head: str, modes: tuple[str, ...], data_dir: Path, seed: int,
                   train_texts: int = 1):
     from fusion.experiment import ExperimentConfig
 
-    return ExperimentConfig(dataset=DATASET, data_dir=str(data_dir), modes=modes, transcriber="gold", head=head,
-                            recipe_options=recipe_options(fold, seed, train_texts), test_groups=(fold,),
-                            speaker_norm=historic())
+    return support.as_measured(ExperimentConfig(  # the defaults under which the tables were measured
+        dataset=DATASET, data_dir=str(data_dir), modes=modes, transcriber="gold", head=head,
+        recipe_options=recipe_options(fold, seed, train_texts), test_groups=(fold,)))
 
 
 def demo_config(head: str):
     from fusion.experiment import ExperimentConfig
 
-    default = ExperimentConfig(dataset="demo", speaker_norm=historic())
+    default = support.as_measured(ExperimentConfig(dataset="demo"))
     return default if head == DEFAULT_HEAD else default.replace(head=head, modes=("fused",))
 
 

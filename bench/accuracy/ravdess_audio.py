@@ -33,9 +33,11 @@ from pathlib import Path
 try:  # imported as bench.accuracy.ravdess_audio (the tests)
     from . import ravdess_report as rr
     from . import ravdess_support as rs
+    from . import support
 except ImportError:  # run as a script: its own folder is on sys.path
     import ravdess_report as rr
     import ravdess_support as rs
+    import support
 
 classical_baseline = rs.classical_baseline  # unseen_corpus.py imports it from here
 
@@ -76,7 +78,6 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     from fusion.cache import atomic_write_text
     from fusion.experiment import DEFAULT_ACOUSTIC_ENCODER, ExperimentConfig
-    from fusion.speaker_norm import SpeakerNormConfig
     from fusion.overrides import apply_sets
     from fusion.runners import load_corpus, run_ablation
     from fusion.training.trainer import TrainConfig
@@ -90,8 +91,7 @@ def main(argv=None) -> int:
     previous_rows = previous.get("encoders", {})
     kept = rs.kept_rows(previous, args)
     base = ExperimentConfig(dataset="ravdess", data_dir=args.data_dir, modes=("audio",), seeds=seeds,
-                            test_groups=tuple(tuple(f) for f in rs.FOLDS),
-                            speaker_norm=SpeakerNormConfig(enabled=False))  # as when the results were measured
+                            test_groups=tuple(tuple(f) for f in rs.FOLDS))
     if not args.no_baseline:
         start = time.perf_counter()
         baseline = results["encoders"][rs.BASELINE_ROW] = rs.classical_baseline(load_corpus(base), rs.FOLDS)
@@ -100,8 +100,8 @@ def main(argv=None) -> int:
     for enc in args.encoders.split(","):
         name, options = rs.encoder_entry(enc)
         bounded = args.epochs is not None and name != DEFAULT_ACOUSTIC_ENCODER
-        cfg = base.replace(acoustic_encoder=name, acoustic_config=options,
-                           train=TrainConfig(epochs=args.epochs) if bounded else TrainConfig())
+        cfg = support.as_measured(base.replace(acoustic_encoder=name, acoustic_config=options,  # as measured
+                                               train=TrainConfig(epochs=args.epochs) if bounded else TrainConfig()))
         if args.sets:
             cfg = ExperimentConfig.from_dict(apply_sets(cfg.to_dict(), args.sets))
         row = rs.row_name(enc, args.sets)

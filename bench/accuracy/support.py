@@ -41,6 +41,20 @@ def use_cache(cache: Path | None) -> Path:
     return root
 
 
+HISTORIC_PATIENCE = 10  # train.patience before it became 6 (session 9)
+
+
+def as_measured(cfg):
+    """``cfg`` with the defaults under which the historic tables were measured: speaker normalisation off
+    and early-stopping patience 10 (bench/accuracy/unseen_corpus.py measures the current defaults)."""
+    import dataclasses
+
+    from fusion.speaker_norm import SpeakerNormConfig
+
+    return cfg.replace(speaker_norm=SpeakerNormConfig(enabled=False),
+                       train=dataclasses.replace(cfg.train, patience=HISTORIC_PATIENCE))
+
+
 def command_line(script: str, argv: list[str] | None) -> str:
     """How the benchmark was invoked, as its report quotes it."""
     return f"python bench/accuracy/{script}" + "".join(f" {a}" for a in (sys.argv[1:] if argv is None else argv))

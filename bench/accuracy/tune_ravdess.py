@@ -34,22 +34,23 @@ import numpy as np
 try:  # imported as bench.accuracy.tune_ravdess (the tests)
     from . import ravdess_report as rr
     from . import ravdess_support as rs
+    from . import support
 except ImportError:  # run as a script: its own folder is on sys.path
     import ravdess_report as rr
     import ravdess_support as rs
+    import support
 
 
 def load(data_dir: str, encoder: str, acoustic_featurize: dict, inner: bool = False):
     """(cfg, inputs, folds, labels) for the audio mode; features come from the shared cache."""
     from fusion.data import folds_from_groups
     from fusion.experiment import ExperimentConfig, prepare_inputs
-    from fusion.speaker_norm import SpeakerNormConfig
     from fusion.recipes import dataset_protocol
     from fusion.runners import load_corpus
 
     cfg = ExperimentConfig(dataset="ravdess", data_dir=data_dir, modes=("audio",), acoustic_encoder=encoder,
-                           acoustic_config=acoustic_featurize, test_groups=tuple(tuple(f) for f in rs.FOLDS),
-                           speaker_norm=SpeakerNormConfig(enabled=False))  # as when the results were measured
+                           acoustic_config=acoustic_featurize, test_groups=tuple(tuple(f) for f in rs.FOLDS))
+    cfg = support.as_measured(cfg)
     utts = load_corpus(cfg)
     labels = tuple(sorted({u.label for u in utts}))
     inputs = prepare_inputs(cfg, utts, labels, log=lambda s: print(s, file=sys.stderr))
@@ -67,7 +68,7 @@ def evaluate(base, inputs, folds, labels, spec: dict) -> dict:
     from fusion.training.trainer import TrainConfig
 
     cfg = base.replace(acoustic_config={**base.acoustic_config, **spec.get("acoustic", {})},
-                       unimodal_config=spec.get("head", {}), train=TrainConfig(**spec.get("train", {})))
+                       unimodal_config=spec.get("head", {}), train=TrainConfig(**{"patience": support.HISTORIC_PATIENCE, **spec.get("train", {})}))
     seeds = spec.get("seeds", [0])
     rows = []
     for fold in folds:

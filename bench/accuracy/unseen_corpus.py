@@ -83,7 +83,6 @@ def main(argv: list[str] | None = None) -> int:
     from fusion.errors import FusionError
     from fusion.experiment import ExperimentConfig
     from fusion.runners import load_corpus, run_ablation
-    from fusion.speaker_norm import SpeakerNormConfig
     from fusion.training.trainer import TrainConfig
 
     command = "python bench/accuracy/unseen_corpus.py " + " ".join(argv if argv is not None else sys.argv[1:])
@@ -110,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
                 "probe": summary(res["modes"]["probe"])}
         if args.compare_defaults_of_before:
             start = time.perf_counter()
-            before = run_ablation(cfg.replace(modes=("audio",), speaker_norm=SpeakerNormConfig(enabled=False)),
+            before = run_ablation(support.as_measured(cfg.replace(modes=("audio",))),
                                   run_dir.with_name(run_dir.name + "-before"), log=log)
             rows["before"] = summary(before["modes"]["audio"], time.perf_counter() - start)
         folds = [list(f["test"]) for f in json.loads((run_dir / "folds.json").read_text())]

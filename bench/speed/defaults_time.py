@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 from ablation_time import run_ablation  # noqa: E402
 
-VARIANTS = {"defaults": [], "defaults of before": ["--set", "speaker_norm.enabled=false"]}
+VARIANTS = {"defaults": [], "defaults of before": ["--set", "speaker_norm.enabled=false", "--set", "train.patience=10"]}
 
 
 def command(corpus: str, out: Path, extra: list[str]) -> list[str]:
