@@ -8,7 +8,8 @@ RAVDESS in ../shared/data/ravdess) and ``fusion train --mode text --transcriber 
 corpora (default: those of MELD, DailyDialog, GoEmotions and ISEAR present under ../shared/data;
 several corpora train one model, ``--dataset A --dataset B``; when every text corpus has predefined
 splits they are kept: train to train, validation to model selection; at most ``--text-max-per-label``
-sentences per corpus, split and label, a seeded draw), both restricted to the
+sentences per corpus, split and label, a seeded draw; plus ``--text-copies`` ASR-style noisy copies of
+every training sentence, ``augment.text_copies``), both restricted to the
 target's labels (``--labels``) when those are canonical; composes them with equal weights (``fusion
 compose``) and scores the audio branch, the text branch and the fused output on the target manifest
 (CSV path,label,speaker,transcript; ``fusion evaluate``). The text side reads ``--transcriber``'s
@@ -54,6 +55,7 @@ def corpus_parts(text: str | None, known: dict[str, str]) -> list[str]:
 
 def branch_config(mode: str, parts: list[str], labels, args):
     """The ExperimentConfig of one branch: the defaults, one corpus or a multi-corpus dataset."""
+    from fusion.augment import AugmentConfig
     from fusion.experiment import ExperimentConfig
     from fusion.recipes import dataset_protocol
     from fusion.training.trainer import TrainConfig
@@ -62,8 +64,8 @@ def branch_config(mode: str, parts: list[str], labels, args):
     where = dict(dataset=name, data_dir=folder or None) if len(parts) == 1 else \
         dict(dataset="multi", recipe_options={"parts": parts})
     cfg = ExperimentConfig(**where, modes=(mode,), labels=labels)
-    if mode == "text":
-        cfg = cfg.replace(transcriber="gold")
+    if mode == "text":  # read from the corpora, scored on speech-to-text output: trained on ASR-style copies too
+        cfg = cfg.replace(transcriber="gold", augment=AugmentConfig(text_copies=args.text_copies))
         if len(parts) > 1 and all(dataset_protocol(p.partition("=")[0]) == "predefined" for p in parts):
             cfg = cfg.replace(protocol="predefined")  # the corpora's own train / validation splits
     if args.acoustic_encoder and mode == "audio":
@@ -89,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--text-max-per-label", type=int, default=2500,
                    help="several text corpora: at most this many train (and dev) sentences per corpus and label "
                         "(train.max_per_label; default 2500: DailyDialog alone has 72k 'no emotion'; 0 = all)")
+    p.add_argument("--text-copies", type=int, default=1,
+                   help="ASR-style noisy copies of each training sentence (augment.text_copies; default 1, 0 = off)")
     p.add_argument("--work-dir", type=Path, default=support.ROOT / "runs" / "bench" / "cross_corpus",
                    help="trained models, kept for the next target (default: runs/bench/cross_corpus)")
     p.add_argument("--cache", type=Path, default=None, help="feature / transcript cache (default: $FUSION_CACHE, "

@@ -97,11 +97,14 @@ def report(results: dict) -> str:
     c = results["fused_vs_best_branch"]
     held = results.get("text_held_out_test") or {}
     cap = results["training"]["text"]["train"].get("max_per_label") or 0
+    copies = results["training"]["text"].get("augment", {}).get("text_copies", 0)
     return support.template(
         "cross_corpus", command=results["command"], n=results["n"], transcriber=results["transcriber"],
         audio=", ".join(p.partition("=")[0] for p in results["corpora"]["audio"]),
         text=", ".join(p.partition("=")[0] for p in results["corpora"]["text"]),
-        cap=f"at most {cap} sentences per corpus, split and label" if cap else "every sentence",
+        cap=(f"at most {cap} sentences per corpus, split and label" if cap else "every sentence")
+        + (f", plus {copies} ASR-style noisy cop{'y' if copies == 1 else 'ies'} of each (augment.text_copies)"
+           if copies else ""),
         labels="/".join(results["labels"] or ["every label"]), rows=rows, best=c["best_branch"],
         diff=100 * c["diff"], lo=100 * c["ci_low"], hi=100 * c["ci_high"],
         held_out="; ".join(f"{name} UA {100 * s['ua']:.1f} ({s['n']} sentences)" for name, s in held.items())

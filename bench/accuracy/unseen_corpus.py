@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     from fusion.errors import FusionError
     from fusion.experiment import ExperimentConfig
     from fusion.runners import load_corpus, run_ablation
+    from fusion.cache import make_key
     from fusion.training.trainer import TrainConfig
 
     command = "python bench/accuracy/unseen_corpus.py " + " ".join(argv if argv is not None else sys.argv[1:])
@@ -100,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.epochs is not None:
         cfg, changed = cfg.replace(train=TrainConfig(epochs=args.epochs)), [*changed, "epochs"]
     stem = f"unseen_{args.dataset.replace('-', '_')}"
-    run_dir = args.work_dir / f"{stem}-s{'-'.join(map(str, seeds))}"
+    keyed = lambda c: args.work_dir / f"{stem}-s{'-'.join(map(str, seeds))}-{make_key(c.to_dict())[:8]}"  # noqa: E731
+    run_dir = keyed(cfg)  # another configuration (a changed default) runs in its own folder
     log = lambda s: print(s, file=sys.stderr)  # noqa: E731
     try:
         start = time.perf_counter()
@@ -109,8 +111,8 @@ def main(argv: list[str] | None = None) -> int:
                 "probe": summary(res["modes"]["probe"])}
         if args.compare_defaults_of_before:
             start = time.perf_counter()
-            before = run_ablation(support.as_measured(cfg.replace(modes=("audio",))),
-                                  run_dir.with_name(run_dir.name + "-before"), log=log)
+            before_cfg = support.as_measured(cfg.replace(modes=("audio",)))
+            before = run_ablation(before_cfg, keyed(before_cfg), log=log)
             rows["before"] = summary(before["modes"]["audio"], time.perf_counter() - start)
         folds = [list(f["test"]) for f in json.loads((run_dir / "folds.json").read_text())]
         utts = [u for u in load_corpus(cfg) if u.id not in res["excluded"]]  # what the models saw

@@ -72,6 +72,8 @@ class TrainConfig:
         d = dataclasses.asdict(self)
         if d["select"] is None:  # unset: the corpus decides (TOML has no null)
             del d["select"]
+        if not d["max_per_label"]:  # off: not written (configs of before stay identical)
+            del d["max_per_label"]
         return d
 
     @classmethod

@@ -44,13 +44,14 @@ def test_trains_once_composes_and_scores_each_target(fake_plugins, public, tmp_p
     assert audio["dataset"] == "ravdess" and audio["labels"] == r["labels"] and audio["modes"] == ["audio"]
     assert text["dataset"] == "multi" and text["protocol"] == "predefined" and text["transcriber"] == "gold"
     assert r["defaults"] is False and r["changed"] == ["acoustic encoder", "text encoder", "epochs"]
-    assert text["train"]["max_per_label"] == 2500 and audio["train"]["max_per_label"] == 0
+    assert text["train"]["max_per_label"] == 2500 and "max_per_label" not in audio["train"]  # 0: not written
     held_out = r["text_held_out_test"]  # each text corpus' own test split (MELD's is not in the shared folder)
     assert sorted(held_out) == ["dailydialog"] and held_out["dailydialog"]["n"] > 0
     assert 0.0 <= held_out["dailydialog"]["ua"] <= 1.0
     md = (out / "results.md").read_text()
     assert md == cc.report(r) + "\n" and f"| text | {100 * r['text']['ua']:.1f} |" in md
-    assert "dailydialog UA" in md and "at most 2500 sentences per corpus, split and label" in md
+    assert "dailydialog UA" in md and "at most 2500 sentences per corpus, split and label, plus 1 ASR-style" in md
+    assert text["augment"]["text_copies"] == 1 and audio.get("augment", {}).get("text_copies", 0) == 0
     err = capsys.readouterr().err
     assert "audio model: training on ravdess" in err and "text model: training on multi" in err
     stamps = {m: (work / d.split("/")[-1] / "model.pt").stat().st_mtime_ns for m, d in r["models"].items()

@@ -36,8 +36,12 @@ def test_runs_model_probe_old_defaults_and_baseline_on_the_same_speaker_folds(fa
         assert len(row["ua"]["per_fold"]) == 2 and 0.0 <= row["ua"]["mean"] <= 1.0
     assert r["rows"]["baseline"]["ua"]["mean"] > 0.9  # one pitch per class: the baseline reads the right labels
     assert r["config"]["speaker_norm"]["enabled"] is True and -1 <= r["audio_vs_probe"]["diff"] <= 1
-    before = json.loads((tmp_path / "runs" / "unseen_emodb-s0-before" / "folds.json").read_text())
-    assert [f["test"] for f in before] == r["folds"]  # the same folds
+    run_dirs = sorted((tmp_path / "runs").glob("unseen_emodb-s0-*"))  # one folder per configuration
+    assert len(run_dirs) == 2
+    for run_dir in run_dirs:  # the defaults and the defaults of before: the same folds
+        assert [f["test"] for f in json.loads((run_dir / "folds.json").read_text())] == r["folds"]
+    before = [d for d in run_dirs if not json.loads((d / "config.json").read_text())["config"]["speaker_norm"]["enabled"]]
+    assert len(before) == 1 and json.loads((before[0] / "config.json").read_text())["config"]["train"]["patience"] == 10
     assert r["defaults"] is False and r["changed"] == ["acoustic encoder", "epochs"]
     md = (out / "unseen_emodb.md").read_text()
     assert "**Not the defaults** (changed: acoustic encoder, epochs)" in md
