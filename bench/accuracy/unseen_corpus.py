@@ -32,7 +32,7 @@ except ImportError:  # run as a script: its own folder is on sys.path
     import support
 
 METRICS = ("ua", "wa", "macro_f1", "weighted_f1")
-ROWS = {"audio": "default audio model", "probe": "linear probe, same features", "before": "defaults of before (no speaker normalisation)", "baseline": "MFCC functionals + logistic regression"}
+ROWS = {"audio": "default audio model", "probe": "linear probe, same features", "before": "defaults of before (no speaker normalisation, patience 10)", "baseline": "MFCC functionals + logistic regression"}
 
 
 def pct(m: dict) -> str:
