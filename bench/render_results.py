@@ -74,8 +74,8 @@ SECTIONS = [
      "Speed: warm ablation, default vs one process vs glibc's allocator as is", SPEED_README),
     ("Speed and memory", "speed_memory.md", "Memory and growth", SPEED_README),
     ("Speed and memory", "speed_defaults.md",
-     "Speed: the defaults vs the defaults of before (speaker normalisation off), cold demo and warm RAVDESS",
-     "python bench/speed/defaults_time.py --repeats 1"),
+     "Speed: the defaults vs the defaults of before (speaker normalisation off, patience 10), cold demo and warm RAVDESS",
+     "python bench/speed/defaults_time.py --repeats 2"),
 ]
 
 SECTION_LEVEL = 3  # "### heading" of each results file; a file's own "# x" becomes "#### x"
