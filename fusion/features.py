@@ -148,8 +148,9 @@ def text_features(utterances: Sequence[Utterance], transcripts: dict[str, str], 
             keys = order[start:start + TEXT_BATCH]
             for key, result in zip(keys, _featurize_texts(encoder, [pending[k][0] for k in keys], pending, keys)):
                 ids = pending[key][1]
-                if isinstance(result, str):
-                    out.errors.update({i: result for i in ids})
+                if isinstance(result, str):  # the message names the first utterance: each gets its own
+                    first = f"the transcript of {ids[0]!r}"
+                    out.errors.update({i: result.replace(first, f"the transcript of {i!r}", 1) for i in ids})
                     continue
                 cache.put_tensor(key, result)
                 out.features.update({i: result for i in ids})

@@ -23,6 +23,8 @@ class BatchCountingEncoder(HashBagEncoder):
 
     def featurize(self, text):
         self.singles.append(text)
+        if "kaboom" in text:  # a plugin bug: wrapped into a PluginError naming the utterance
+            raise ValueError("kaboom")
         if "boom" in text:
             raise FusionError(f"cannot featurize {text!r}")
         return super().featurize(text)
@@ -54,13 +56,15 @@ def test_batches_sorted_by_length_each_text_once(tmp_path, monkeypatch):
 
 def test_a_failing_batch_is_retried_text_by_text(tmp_path, monkeypatch):
     monkeypatch.setattr(features, "TEXT_BATCH", 8)
-    utts, transcripts = _utts(["fine words", "boom here", "more fine words"])
+    utts, transcripts = _utts(["fine words", "boom here", "more fine words", "kaboom", "kaboom"])
     utts.append(Utterance(id="silent", audio=None, label="sad", speaker="s"))  # no transcript
     enc = BatchCountingEncoder()
     fs = text_features(utts, transcripts, enc, Cache("features", root=tmp_path))
     assert sorted(fs.features) == ["u0", "u2"]
-    assert "boom here" in fs.errors["u1"] and "no transcript" in fs.errors["silent"]
-    assert len(enc.batches) == 1 and sorted(enc.singles) == sorted(transcripts.values())
+    assert "cannot featurize 'boom here'" in fs.errors["u1"] and "no transcript" in fs.errors["silent"]
+    for uid in ("u3", "u4"):  # the same text twice: computed once, each failure names its own utterance
+        assert f"failed on the transcript of {uid!r}: ValueError: kaboom" in fs.errors[uid]
+    assert len(enc.batches) == 1 and sorted(enc.singles) == sorted(set(transcripts.values()))
 
 
 def test_default_featurize_batch_loops_over_featurize():

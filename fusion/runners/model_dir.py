@@ -84,7 +84,8 @@ def _train_model_dir(cfg: ExperimentConfig, out_dir: str | Path, ctx: distribute
     if len(tr) + len(va) < len(utts):  # a held-out split (predefined protocol) is for `fusion evaluate`
         log(f"{len(utts) - len(tr) - len(va)} utterances of the held-out split are left for fusion evaluate")
     roles = {**{utts[n].id: "train" for n in tr}, **{utts[n].id: "val" for n in va}}
-    inputs = prepare_inputs(cfg, [u for u in utts if u.id in roles], labels, progress=progress, log=log)
+    inputs = prepare_inputs(cfg, Corpus([u for u in utts if u.id in roles], utts.skipped), labels,  # skipped: reported
+                            progress=progress, log=log)
     utts = inputs.utterances  # those with every input (the others are listed in inputs.excluded)
     tr = tuple(n for n, u in enumerate(utts) if roles[u.id] == "train")
     va = tuple(n for n, u in enumerate(utts) if roles[u.id] == "val")
