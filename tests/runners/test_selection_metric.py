@@ -42,3 +42,21 @@ def test_ablation_and_model_dir_record_the_metric(fake_plugins, synthetic_corpus
     metrics = train_model_dir(cfg.replace(train=TrainConfig(epochs=1, batch_size=16)), tmp_path / "m",
                               log=lambda s: None)
     assert metrics["select"] == "ua"
+
+
+def test_class_balance_follows_the_metric_unless_told():
+    from fusion.training.trainer import class_weights, training_loss
+
+    labels = [0, 0, 0, 1]
+    meld, ravdess = ExperimentConfig(dataset="meld").train_config(), ExperimentConfig(dataset="ravdess").train_config()
+    assert meld.class_balance == "none" and training_loss(meld, labels, 2).class_weights is None
+    assert ravdess.class_balance == "weights"
+    assert ExperimentConfig(dataset="goemotions").train_config().class_balance == "weights"  # macro-F1
+    assert list(training_loss(ravdess, labels, 2).class_weights) == pytest.approx(class_weights(labels, 2).tolist())
+    told = ExperimentConfig(dataset="meld", train=TrainConfig(balance="weights")).train_config()
+    assert told.class_balance == "weights" and training_loss(told, labels, 2).class_weights is not None
+    assert "balance" not in TrainConfig().to_dict()
+    assert ExperimentConfig.from_dict(ExperimentConfig(dataset="meld", train=TrainConfig(balance="sampler")).to_dict()
+                                      ).train.balance == "sampler"
+    with pytest.raises(ConfigError, match="unknown balance 'even'"):
+        TrainConfig(balance="even")
