@@ -35,12 +35,12 @@ from ..registry import make_config
 from ..speaker_norm import group_of
 from ..transcripts import transcribe_utterances, transcript_key
 from .inputs import PredictInput, as_input, one_input, unique_ids
-from .prediction import Prediction, Scores, SegmentPrediction, probabilities, summarize_segments
+from .long_recordings import LongRecordings, failure_reason
+from .prediction import Prediction, Scores, probabilities
 from .segmentation import EnergyVAD
 from .sources import ArraySource, FileSource
 
 SR = audio_io.TARGET_SR  # rate of decoded audio handed to transcribers (and most encoders)
-SILENCE_DB = 20 * np.log10(audio_io.SILENCE_PEAK)  # level (dBFS) at or below which a frame is digital silence
 
 
 @dataclass
@@ -55,7 +55,7 @@ class _Clip:
     warnings: list[str] = field(default_factory=list)
 
 
-class Predictor:
+class Predictor(LongRecordings):
     """Emotion predictions from a model directory written by ``fusion train``."""
 
     @dataclass(frozen=True)
@@ -187,7 +187,7 @@ class Predictor:
                 else:
                     out[n] = self._predict_long(item, *opened)
             except Exception as exc:  # noqa: BLE001 - one bad input never aborts the batch
-                out[n] = self._failed(item, _reason(exc))
+                out[n] = self._failed(item, failure_reason(exc))
             if len(pending) >= self.config.batch_size and not self.model.normalizes_speakers:
                 self._predict_clips(pending, out)  # (speaker-normalising models see the whole call's clips)
                 pending = []
@@ -237,7 +237,7 @@ class Predictor:
             try:
                 ready.append((clip, self._features(clip.wav, texts.get(clip.item.id))))
             except Exception as exc:  # noqa: BLE001
-                out[clip.index] = self._failed(clip.item, _reason(exc))
+                out[clip.index] = self._failed(clip.item, failure_reason(exc))
         feats = self._speaker_normalized([f for _, f in ready], [group_of(c.item.speaker) for c, _ in ready])
         for clip, scores in zip([c for c, _ in ready], self._forward_batches(feats)):
             if isinstance(scores, str):
@@ -286,7 +286,7 @@ class Predictor:
         try:
             texts = self.transcriber.transcribe_batch([wavs[i] for i in todo], SR)
         except Exception as exc:  # noqa: BLE001 - reported per input
-            reason = f"transcriber {self.transcriber.name!r} failed: {_reason(exc)}"
+            reason = f"transcriber {self.transcriber.name!r} failed: {failure_reason(exc)}"
             return [results[i] if i not in todo else (None, reason) for i in range(len(wavs))]
         for i, text in zip(todo, texts):
             results[i] = (text, None)
@@ -321,7 +321,7 @@ class Predictor:
             batch, _ = collate(items)       # padded [B, Ta, ...] / [B, Tt, ...] with lengths [B]
             out = self.model.run(batch)     # logits [B, C], branches [B, C] each
         except Exception as exc:  # noqa: BLE001
-            return [f"model forward pass failed: {_reason(exc)}"] * len(feats)
+            return [f"model forward pass failed: {failure_reason(exc)}"] * len(feats)
         probs = torch.softmax(out.logits.float(), dim=-1).numpy()                        # [B, C]
         if self.mode == "fused":
             branch = {name: torch.softmax(b.float(), dim=-1).numpy()                      # [B, C] each
@@ -343,70 +343,6 @@ class Predictor:
             return feats
         audio = self.model.normalize_speakers({i: f[0] for i, f in enumerate(feats)}, dict(enumerate(groups)))
         return [(audio[i], f[1]) for i, f in enumerate(feats)]
-
-    # ------------------------------------------------------------------ long inputs
-    def _predict_long(self, item: PredictInput, source: FileSource | ArraySource, duration: float,
-                      warnings: list[str]) -> Prediction:
-        """VAD on the streamed envelope, then transcribe + classify segment by segment."""
-        hop = self.config.hop
-        levels = source.levels(hop)  # [F]
-        spans = self.vad.detect(levels, hop)
-        silent = not spans
-        if silent:
-            first = min(duration, self.vad.config.max_segment)
-            spans = [(0.0, first)]
-            quiet = "is silent" if not len(levels) or levels.max() <= SILENCE_DB else "has no speech above the VAD floor"
-            warnings.append(f"the recording {quiet} ({duration:.1f} s): predicted on the first {first:.1f} s only")
-        ready = []
-        for start in range(0, len(spans), self.config.batch_size):
-            ready += self._span_features(source, spans[start:start + self.config.batch_size], warnings)
-        feats = self._speaker_normalized([r[3] for r in ready], [group_of(item.speaker)] * len(ready))  # one file: one group
-        segments = self._score_spans([(*r[:3], f) for r, f in zip(ready, feats)], warnings)
-        if not segments:
-            raise FusionError(f"no segment could be predicted ({len(spans)} tried): {warnings[-1]}")
-        scores, transcript = summarize_segments(segments)
-        return Prediction(item.id, str(item.file) if item.file else None, scores.label, scores.probabilities,
-                          transcript if self.model.config.uses_text else None, scores.branches, duration,
-                          silent, warnings, segments=segments)
-
-    def _span_features(self, source, spans: Sequence[tuple[float, float]], warnings: list[str]) -> list[tuple]:
-        """One batch of segments -> (start, end, text, features) each; a failing segment is skipped with a warning."""
-        decoded = []
-        for start, end in spans:
-            try:
-                decoded.append((start, end, source.read(start, end)))  # [S] at SR
-            except FusionError as exc:
-                warnings.append(f"segment {start:.2f}-{end:.2f} s skipped: {exc}")
-        texts: list[tuple[str | None, str | None]] = [(None, None)] * len(decoded)
-        if self.model.config.uses_text:
-            keys = [source.segment_key(s, e) if self.config.cache_transcripts else None for s, e, _ in decoded]
-            texts = self._transcribe([w for _, _, w in decoded], keys)
-        ready = []
-        for (start, end, wav), (text, error) in zip(decoded, texts):
-            try:
-                if error is None:
-                    ready.append((start, end, text, self._features(wav, text)))
-            except Exception as exc:  # noqa: BLE001
-                error = _reason(exc)
-            if error is not None:
-                warnings.append(f"segment {start:.2f}-{end:.2f} s skipped: {error}")
-        return ready
-
-    def _score_spans(self, ready: list[tuple], warnings: list[str]) -> list[SegmentPrediction]:
-        """(start, end, text, features) of segments -> their predictions (a failed batch: warnings)."""
-        results = self._forward_batches([r[3] for r in ready])
-        out = []
-        for (start, end, text, _), scores in zip(ready, results):
-            if isinstance(scores, str):
-                warnings.append(f"segment {start:.2f}-{end:.2f} s skipped: {scores}")
-                continue
-            out.append(SegmentPrediction(start, end, scores.label, scores.probabilities, text, scores.branches))
-        return out
-
-
-def _reason(exc: BaseException) -> str:
-    """An exception as one line for a per-input error (FusionErrors already name the input)."""
-    return str(exc) if isinstance(exc, FusionError) else f"{type(exc).__name__}: {exc}"
 
 
 def _transcribes_audio(component) -> bool:
