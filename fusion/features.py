@@ -28,7 +28,7 @@ from .cache import Cache, file_hash, make_key
 from .components import AcousticEncoder, TextEncoder
 from .data import Utterance
 from .errors import FusionError
-from .plugins import component_failures
+from .plugins import component_failure, component_failures
 from .text_noise import SoundAlikeVocabulary, asr_noise
 
 
@@ -146,11 +146,11 @@ def text_features(utterances: Sequence[Utterance], transcripts: dict[str, str], 
         order = sorted(pending, key=lambda k: len(pending[k][0]))
         for start in range(0, len(order), TEXT_BATCH):
             keys = order[start:start + TEXT_BATCH]
-            for key, result in zip(keys, _featurize_texts(encoder, [pending[k][0] for k in keys], pending, keys)):
+            for key, result in zip(keys, _featurize_texts(encoder, [pending[k][0] for k in keys])):
                 ids = pending[key][1]
-                if isinstance(result, str):  # the message names the first utterance: each gets its own
-                    first = f"the transcript of {ids[0]!r}"
-                    out.errors.update({i: result.replace(first, f"the transcript of {i!r}", 1) for i in ids})
+                if isinstance(result, BaseException):  # each utterance of the text named in its own error
+                    out.errors.update({i: str(component_failure("text_encoder", encoder, f"the transcript of {i!r}",
+                                                                result)) for i in ids})
                     continue
                 cache.put_tensor(key, result)
                 out.features.update({i: result for i in ids})
@@ -165,25 +165,22 @@ def text_features(utterances: Sequence[Utterance], transcripts: dict[str, str], 
     return out
 
 
-def _featurize_texts(encoder: TextEncoder, texts: list[str], pending: dict, keys: list[str]) -> list:
-    """One batch -> per text its [T, ...] features or the error message; a failing batch is retried
-    text by text, naming each text's first utterance."""
+def _featurize_texts(encoder: TextEncoder, texts: list[str]) -> list:
+    """One batch -> per text its [T, ...] features or the exception it raised; a failing batch is
+    retried text by text, so only the failing texts carry an exception."""
     try:
         with component_failures("text_encoder", encoder, f"a batch of {len(texts)} transcripts"):
             feats = encoder.featurize_batch(texts)
-        if len(feats) != len(texts):
-            raise FusionError(f"text encoder {encoder.name!r}: featurize_batch returned {len(feats)} results "
-                              f"for {len(texts)} texts")
-        return feats
+        if len(feats) == len(texts):
+            return feats
     except FusionError:
-        pass  # retried text by text below, so each failure names its own utterance
+        pass  # retried text by text below
     results: list = []
-    for key, text in zip(keys, texts):
+    for text in texts:
         try:
-            with component_failures("text_encoder", encoder, f"the transcript of {pending[key][1][0]!r}"):
-                results.append(encoder.featurize(text))  # [T, ...]
-        except FusionError as exc:
-            results.append(str(exc))
+            results.append(encoder.featurize(text))  # [T, ...]
+        except Exception as exc:  # noqa: BLE001 -- reported against the text's utterances by the caller
+            results.append(exc)
     return results
 
 

@@ -201,8 +201,15 @@ def component_failures(kind: str, component: Any, where: str):
     except FusionError:
         raise
     except Exception as exc:
-        raise PluginError(f"{describe_component(kind, component)} failed on {where}: "
-                          f"{type(exc).__name__}: {exc}") from exc
+        raise component_failure(kind, component, where, exc) from exc
+
+
+def component_failure(kind: str, component: Any, where: str, exc: BaseException) -> FusionError:
+    """``exc`` raised inside a component on ``where``, as the error fusion reports: a FusionError as it
+    is, anything else (a plugin bug) as a PluginError naming the component, its plugin and ``where``."""
+    if isinstance(exc, FusionError):
+        return exc
+    return PluginError(f"{describe_component(kind, component)} failed on {where}: {type(exc).__name__}: {exc}")
 
 
 def plugin_report() -> list[dict]:
