@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import tempfile
 import time
@@ -29,34 +28,26 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results" / "asr_wer.json"
-_WORD = re.compile(r"\w+(?:'\w+)*")  # a word, keeping inner apostrophes ("don't")
 
 
 def shared_dir() -> Path:
     return Path(os.environ.get("FUSION_SHARED") or ROOT.parent / "shared")
 
 
-def normalize_words(text: str) -> list[str]:
-    """Lower-case words without punctuation ("Dogs are... door!" -> ["dogs", "are", ..., "door"])."""
-    return _WORD.findall(text.lower())
-
-
 def word_errors(hypothesis: str, reference: str) -> int:
-    """Word-level Levenshtein distance between the normalised texts."""
-    hyp, ref = normalize_words(hypothesis), normalize_words(reference)
-    previous = list(range(len(hyp) + 1))  # distances from the empty reference prefix
-    for i, r in enumerate(ref, 1):
-        current = [i]
-        for j, h in enumerate(hyp, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (r != h)))
-        previous = current
-    return previous[-1]
+    """Word-level Levenshtein distance between the lower-cased, punctuation-free texts
+    (:func:`fusion.text_noise.word_edits`)."""
+    from fusion.text_noise import word_edits
+
+    return word_edits(reference, hypothesis)[0]
 
 
 def word_error_rate(pairs: list[tuple[str, str]]) -> float:
-    """Corpus WER over (hypothesis, reference) pairs."""
-    words = sum(len(normalize_words(ref)) for _, ref in pairs)
-    return sum(word_errors(hyp, ref) for hyp, ref in pairs) / max(words, 1)
+    """Corpus WER over (hypothesis, reference) pairs (all edits / all reference words, at least 1)."""
+    from fusion.text_noise import word_edits
+
+    edits = [word_edits(ref, hyp) for hyp, ref in pairs]
+    return sum(e for e, _ in edits) / max(sum(n for _, n in edits), 1)
 
 
 def pick_clips(corpus: list, n: int) -> list:
