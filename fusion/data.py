@@ -102,6 +102,15 @@ def check_unique_ids(utterances: Sequence[Utterance], where: str) -> None:
         raise DatasetError(f"{where}: duplicate utterance ids: {', '.join(dupes[:5])}")
 
 
+def clip_set_hash(utterances: Sequence[Utterance]) -> str:
+    """sha256 over the utterances' resolved audio paths (ids for text-only ones), not their labels or
+    ids: which clips, whichever manifest lists them, labelled or not."""
+    h = hashlib.sha256()
+    for name in sorted(str(Path(u.audio).resolve()) if u.audio is not None else f"id:{u.id}" for u in utterances):
+        h.update(name.encode() + b"\0")
+    return h.hexdigest()
+
+
 def manifest_hash(utterances: Sequence[Utterance]) -> str:
     """sha256 over the manifest rows (ids, labels, speakers, transcripts, splits)."""
     h = hashlib.sha256()

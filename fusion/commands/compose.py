@@ -22,6 +22,9 @@ from .options import parse_sets
 @click.option("--calibrate", type=click.Path(dir_okay=False), metavar="MANIFEST",
               help="a labelled in-domain manifest (CSV/JSONL: path,label,speaker[,transcript]) to fit each "
                    "modality's weight and temperature on")
+@click.option("--adapt", type=click.Path(dir_okay=False), metavar="MANIFEST",
+              help="unlabelled clips of the target domain (CSV/JSONL: path[,speaker][,transcript]; a label "
+                   "column is not read) to balance each member's average output on (not with --calibrate)")
 @click.option("--label-map", "label_map_file", type=click.Path(dir_okay=False), metavar="FILE.toml",
               help="a [map] table renaming the calibration manifest's labels to canonical ones")
 @click.option("--transcriber", help="the text member's speech-to-text for the calibration clips and for new "
@@ -29,13 +32,14 @@ from .options import parse_sets
 @click.option("--set", "sets", multiple=True, metavar="transcriber.KEY=VALUE",
               help="option of --transcriber, e.g. --set transcriber.model=PATH")
 @click.option("--device", type=click.Choice(DEVICES), help="where the members run while calibrating (default cpu)")
-def compose(audio_dir, text_dir, out_dir, keep_labels, calibrate, label_map_file, transcriber, sets, device):
+def compose(audio_dir, text_dir, out_dir, keep_labels, calibrate, adapt, label_map_file, transcriber, sets, device):
     """Combine an audio model and a text model, trained on any corpora, by a weighted product of experts.
 
     p(y | audio, text) ∝ p_audio(y)^(w_a/T_a) · p_text(y)^(w_t/T_t) over the output labels, the
     members' labels mapped to canonical names (MELD joy -> happy, ...); a class one member lacks gets
-    a uniform factor from it. Without --calibrate all weights and temperatures are 1. The result is a
-    model directory for `fusion predict`, `evaluate`, `serve` and `fusion.load`.
+    a uniform factor from it. Without --calibrate all weights and temperatures are 1; --adapt adds a
+    per-member label bias fitted, without labels, so that its average output over the given clips is
+    uniform. The result is a model directory for `fusion predict`, `evaluate`, `serve` and `fusion.load`.
     """
     from ..errors import ConfigError
     from ..labels import load_label_map
@@ -47,9 +51,11 @@ def compose(audio_dir, text_dir, out_dir, keep_labels, calibrate, label_map_file
     doc = compose_model_dir(audio_dir, text_dir, out_dir, labels=keep_labels, calibrate=calibrate,
                             label_map=load_label_map(label_map_file) if label_map_file else None,
                             transcriber=transcriber, transcriber_config=options.get("transcriber_config"),
-                            device=device, log=lambda msg: click.echo(msg, err=True))
+                            device=device, log=lambda msg: click.echo(msg, err=True), adapt=adapt)
     w, t = doc["weights"], doc["temperatures"]
     how = "calibrated" if doc["calibration"] else "equal, uncalibrated"
+    if doc.get("adaptation"):
+        how += f"; label biases adapted on {doc['adaptation']['n']} unlabelled clips"
     click.echo(f"saved {out_dir} (labels {', '.join(doc['labels'])}; weights audio {w['audio']:.2f} text "
                f"{w['text']:.2f}, temperatures audio {t['audio']:.2f} text {t['text']:.2f}: {how})")
     sys.stdout.flush()

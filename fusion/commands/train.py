@@ -230,6 +230,8 @@ def _evaluation_lines(m: dict) -> list[str]:
         c = m["composition"]
         w, t = c["weights"], c["temperatures"]
         how = "calibrated" if c["calibrated"] else "equal, uncalibrated"
+        if c.get("adapted"):
+            how += "; label biases adapted" + (" on these clips, labels unread" if c.get("adapted_on_these_clips") else "")
         lines.append(f"composition: weights audio {w['audio']:.2f} text {w['text']:.2f}, temperatures audio "
                      f"{t['audio']:.2f} text {t['text']:.2f} ({how})")
         if c["cross_fitted"]:

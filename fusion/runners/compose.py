@@ -23,6 +23,7 @@ from ..labels import label_map_for, parse_label_list, select_labels
 from ..model import EmotionModel
 from ..recipes import Corpus, prepare_dataset
 from ..training.metrics import classification_metrics
+from .adaptation import adapt_spec
 from .calibration import PRIOR_SD, cross_fit, fit_pool_params, mean_nll
 from .composed import (CALIBRATION_FILE, COMPOSE_FILE, ComposedSpec, MemberSpec, check_output_labels,
                        default_output_labels, is_composed, member_label_map)
@@ -61,15 +62,20 @@ def _check_out_dir(out_dir: Path, members: dict[str, MemberSpec]) -> None:
 def compose_model_dir(audio_dir, text_dir, out_dir, labels=None, calibrate=None, label_map: dict | None = None,
                       transcriber: str | None = None, transcriber_config: dict | None = None,
                       prior_sd: float = PRIOR_SD, device: str | None = None, progress=None,
-                      log: Callable[[str], None] = print) -> dict:
+                      log: Callable[[str], None] = print, adapt=None) -> dict:
     """Write a composed model directory; returns its ``compose.json`` document.
 
     ``labels``: the output labels (canonical names; default: those both members model).
     ``calibrate``: a manifest file to fit the weights and temperatures on; ``label_map`` renames its
-    labels to canonical ones (only with ``calibrate``). ``transcriber``: the text member's
-    speech-to-text for the calibration clips and for new audio (default: the member's own)."""
+    labels to canonical ones (only with ``calibrate``). ``adapt``: a manifest of unlabelled clips of
+    the target domain to fit each member's balancing bias on (:mod:`.adaptation`; not with
+    ``calibrate``). ``transcriber``: the text member's speech-to-text for the calibration or
+    adaptation clips and for new audio (default: the member's own)."""
     if label_map and calibrate is None:
         raise ConfigError("--label-map renames the calibration manifest's labels: give --calibrate MANIFEST too")
+    if adapt is not None and calibrate is not None:
+        raise ConfigError("--adapt and --calibrate: choose one (--calibrate fits weights and temperatures on "
+                          "labelled clips; --adapt fits label biases on unlabelled ones)")
     if not prior_sd > 0:
         raise ConfigError(f"calibration prior_sd must be > 0, got {prior_sd}")
     if transcriber is not None:
@@ -88,6 +94,8 @@ def compose_model_dir(audio_dir, text_dir, out_dir, labels=None, calibrate=None,
     if calibrate is not None:
         spec, rows = calibrate_spec(spec, calibrate, label_map, prior_sd=prior_sd, device=device,
                                     progress=progress, log=log)
+    if adapt is not None:
+        spec = adapt_spec(spec, adapt, device=device, progress=progress, log=log)
 
     def write(d: Path) -> None:
         for role in ROLES:

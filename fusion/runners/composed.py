@@ -19,7 +19,9 @@ member's original path is recorded as ``source``, for reference only)::
                            "label_map": {model label: canonical label}}, "text": {...}},
      "weights": {"audio": 1.0, "text": 1.0}, "temperatures": {"audio": 1.0, "text": 1.0},
      "transcriber": null | {"name": NAME, "config": {...}},   # the text member's speech-to-text, if chosen
-     "calibration": null | {"manifest", "manifest_hash", "n", "prior_sd", "nll", "cross_fitted_nll", ...}}
+     "calibration": null | {"manifest", "manifest_hash", "n", "prior_sd", "nll", "cross_fitted_nll", ...},
+     "biases": {"audio": [b per output label], "text": [...]},   # only with --adapt
+     "adaptation": null | {"manifest", "clips_hash", "n", "transcriber", "mean_before", "mean_after"}}
 """
 
 from __future__ import annotations
@@ -126,6 +128,7 @@ class ComposedSpec:
     transcriber: str | None = None
     transcriber_config: dict = field(default_factory=dict)
     calibration: dict | None = None
+    adaptation: dict | None = None     # fusion compose --adapt: the unlabelled clips the biases were fitted on
 
     def member_dir(self, role: str) -> Path:
         return self.root / self.members[role].dir
@@ -153,14 +156,16 @@ class ComposedSpec:
                 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Members' factors -> (pooled ``[N, K]``, {role: calibrated branch ``[N, K]``})."""
         params = params or self.params
-        return pool(factors, params), {r: branch_probs(factors[r], params.temperatures[r]) for r in ROLES}
+        k = len(self.labels)
+        return pool(factors, params), {r: branch_probs(factors[r], params.temperatures[r], params.bias(r, k))
+                                       for r in ROLES}
 
     def to_dict(self) -> dict:
         return {"format": FORMAT, "kind": "composed", "labels": list(self.labels),
                 "members": {r: self.members[r].to_dict() for r in ROLES}, **self.params.to_dict(),
                 "transcriber": None if self.transcriber is None else {"name": self.transcriber,
                                                                       "config": dict(self.transcriber_config)},
-                "calibration": self.calibration}
+                "calibration": self.calibration, "adaptation": self.adaptation}
 
     @classmethod
     def load(cls, model_dir) -> "ComposedSpec":
@@ -180,7 +185,7 @@ class ComposedSpec:
             t = doc.get("transcriber")
             spec = cls(root, tuple(doc["labels"]), members, PoolParams.from_dict(doc),
                        None if t is None else str(t["name"]), dict(t.get("config", {})) if t else {},
-                       doc.get("calibration"))
+                       doc.get("calibration"), doc.get("adaptation"))
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError, ConfigError) as exc:
             reason = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
             raise CheckpointError(f"{path}: not a valid composed model ({reason})") from exc

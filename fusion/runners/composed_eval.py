@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..cache import file_hash_once
-from ..data import Utterance, manifest_hash
+from ..data import Utterance, clip_set_hash, manifest_hash
 from ..errors import LabelMismatchError
 from ..labels import label_map_for, parse_label_list, select_labels
 from ..model import EmotionModel
@@ -123,7 +123,13 @@ def evaluate_composed_dir(model_dir, dataset: str, data_dir=None, split: str | N
     scores = score_members(spec, Corpus(kept, [*chosen.skipped, *left_out.items()]), dataset, data_dir,
                            transcriber=transcriber, device=device, progress=progress, log=log)
     utts = scores.utterances
-    composition = {**spec.params.to_dict(), "calibrated": spec.calibration is not None, "cross_fitted": False}
+    composition = {**spec.params.to_dict(), "calibrated": spec.calibration is not None, "cross_fitted": False,
+                   "adapted": spec.adaptation is not None}
+    if spec.adaptation is not None:
+        same = spec.adaptation.get("clips_hash") == clip_set_hash(list(everything))
+        composition["adapted_on_these_clips"] = same
+        if same:
+            log("label biases were adapted on these same clips (compose --adapt; their labels were not read)")
     keys = clip_keys(utts) if spec.calibration is not None else []  # audio hashes: only to find calibration clips
     overlap = _calibration_overlap(spec, everything, keys)
     if overlap is None:

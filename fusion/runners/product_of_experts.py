@@ -37,6 +37,14 @@ with different label names. The maths, step by step:
 5. **Branches.** Each expert's own calibrated distribution over ``K`` (what ``fusion evaluate``
    and predictions report as its branch) is ``f_e ** (1 / T_e)``, normalised.
 
+6. **Domain biases** (optional, ``fusion compose --adapt``, :mod:`.adaptation`). An expert may carry
+   a log-bias ``b_e`` over ``K``, fitted without labels so that its branch gives every label the same
+   mass on average over the target domain's clips. It enters each expert's log-branch before pooling::
+
+       branch_e = softmax(log f_e / T_e + b_e),   log p = sum_e w_e (log f_e / T_e + b_e) - logsumexp
+
+   With ``b_e = 0`` (the default) steps 4-5 are unchanged.
+
 Probabilities are clipped to at least :data:`EPS` before the logarithm, so that a probability that
 underflowed to 0 cannot veto a class for good.
 """
@@ -57,10 +65,12 @@ ROLES = ("audio", "text")  # the experts of a composed model, in this order
 
 @dataclass(frozen=True)
 class PoolParams:
-    """Per-expert weight ``w_e`` and temperature ``T_e`` (both positive; 1 = no change)."""
+    """Per-expert weight ``w_e`` and temperature ``T_e`` (both positive; 1 = no change), and optional
+    per-expert log-biases ``b_e`` over the output labels (step 6; absent = 0)."""
 
     weights: dict[str, float] = field(default_factory=lambda: dict.fromkeys(ROLES, 1.0))
     temperatures: dict[str, float] = field(default_factory=lambda: dict.fromkeys(ROLES, 1.0))
+    biases: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
     def __post_init__(self):
         for what, values in (("weight", self.weights), ("temperature", self.temperatures)):
@@ -69,6 +79,25 @@ class PoolParams:
             bad = {k: v for k, v in values.items() if not (np.isfinite(v) and v > 0)}
             if bad:
                 raise ConfigError(f"composition: {what}s must be finite and > 0, got {bad}")
+        if self.biases and set(self.biases) != set(ROLES):
+            raise ConfigError(f"composition: biases need an entry for each of {', '.join(ROLES)}, "
+                              f"got {sorted(self.biases)}")
+        sizes = {len(b) for b in self.biases.values()}
+        if len(sizes) > 1 or not all(np.isfinite(x) for b in self.biases.values() for x in b):
+            raise ConfigError(f"composition: biases must be finite and one per output label, got {self.biases}")
+
+    def bias(self, role: str, k: int) -> np.ndarray:
+        """``b_e`` ``[K]`` (zeros when there are none); ConfigError when its length is not ``k``."""
+        if role not in self.biases:
+            return np.zeros(k)
+        b = np.asarray(self.biases[role], dtype=np.float64)
+        if b.shape != (k,):
+            raise ConfigError(f"composition: the {role} bias has {b.size} entries for {k} output labels")
+        return b
+
+    def with_biases(self, biases: Mapping[str, Sequence[float]]) -> "PoolParams":
+        return PoolParams(dict(self.weights), dict(self.temperatures),
+                          {r: tuple(float(x) for x in biases[r]) for r in biases})
 
     @property
     def exponents(self) -> dict[str, float]:
@@ -76,16 +105,21 @@ class PoolParams:
         return {r: self.weights[r] / self.temperatures[r] for r in ROLES}
 
     def to_dict(self) -> dict:
-        return {"weights": {r: float(self.weights[r]) for r in ROLES},
-                "temperatures": {r: float(self.temperatures[r]) for r in ROLES}}
+        out = {"weights": {r: float(self.weights[r]) for r in ROLES},
+               "temperatures": {r: float(self.temperatures[r]) for r in ROLES}}
+        if self.biases:
+            out["biases"] = {r: [float(x) for x in self.biases[r]] for r in ROLES}
+        return out
 
     @classmethod
     def from_dict(cls, d: Mapping) -> "PoolParams":
         try:
-            return cls({r: float(d["weights"][r]) for r in ROLES}, {r: float(d["temperatures"][r]) for r in ROLES})
+            biases = {r: tuple(float(x) for x in d["biases"][r]) for r in ROLES} if d.get("biases") else {}
+            return cls({r: float(d["weights"][r]) for r in ROLES}, {r: float(d["temperatures"][r]) for r in ROLES},
+                       biases)
         except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(f"composition: weights/temperatures must map {' and '.join(ROLES)} to numbers, "
-                              f"got {dict(d)}") from exc
+            raise ConfigError(f"composition: weights/temperatures (and biases) must map {' and '.join(ROLES)} to "
+                              f"numbers, got {dict(d)}") from exc
 
 
 def modelled_labels(member_labels: Sequence[str], label_map: Mapping[str, str], output: Sequence[str]) -> list[str]:
@@ -120,13 +154,15 @@ def log_factors(factors: np.ndarray) -> np.ndarray:
 
 
 def pool(factors: Mapping[str, np.ndarray], params: PoolParams | None = None) -> np.ndarray:
-    """The pooled posterior ``[N, K]`` of the experts' factors (step 4)."""
+    """The pooled posterior ``[N, K]`` of the experts' factors (steps 4 and 6)."""
     params = params or PoolParams()
     alpha = params.exponents
-    z = sum(alpha[r] * log_factors(factors[r]) for r in ROLES)                 # [N, K]
+    k = np.shape(factors[ROLES[0]])[1]
+    z = sum(alpha[r] * log_factors(factors[r]) + params.weights[r] * params.bias(r, k) for r in ROLES)  # [N, K]
     return _softmax(z)
 
 
-def branch_probs(factors: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    """One expert's calibrated distribution ``[N, K]`` over the output labels (step 5)."""
-    return _softmax(log_factors(factors) / temperature)
+def branch_probs(factors: np.ndarray, temperature: float = 1.0, bias=None) -> np.ndarray:
+    """One expert's calibrated distribution ``[N, K]`` over the output labels (steps 5 and 6)."""
+    z = log_factors(factors) / temperature                                      # [N, K]
+    return _softmax(z if bias is None else z + np.asarray(bias, dtype=np.float64))

@@ -38,6 +38,16 @@ def test_compose_writes_a_model_directory(models):
     assert json.loads((models["calibrated"]["dir"] / "compose.json").read_text())["calibration"]["n"] == 96
 
 
+def test_compose_adapt_reports_the_adaptation(models, tmp_path):
+    result = run("compose", "--audio", models["audio"], "--text", models["text"], "--out", tmp_path / "adapted",
+                 "--adapt", models["manifest"])
+    assert result.exit_code == 0, result.output
+    assert "adapted on 96 unlabelled clips: the audio member's average output" in result.stderr
+    assert result.stdout.rstrip().endswith("equal, uncalibrated; label biases adapted on 96 unlabelled clips)")
+    out = run("evaluate", tmp_path / "adapted", "--dataset", "manifest", "--data-dir", models["manifest"]).stdout
+    assert "(equal, uncalibrated; label biases adapted on these clips, labels unread)" in out
+
+
 def test_predict_on_a_composed_model(models):
     result = run("predict", models["plain"]["dir"], models["corpus"] / "spk0_happy_0.wav", "--json",
                  "--transcriber", "fake-asr")
@@ -90,6 +100,7 @@ def test_serve_accepts_a_composed_model(models):
     (("--audio", "{audio}", "--text", "{text}", "--set", "transcriber.model=x"), "name the transcriber too"),
     (("--audio", "{audio}", "--text", "{text}", "--labels", "happy,joyful"), "unknown label(s) joyful"),
     (("--audio", "{audio}", "--text", "{text}", "--transcriber", "nope"), "nope"),
+    (("--audio", "{audio}", "--text", "{text}", "--adapt", "{map}", "--calibrate", "{map}"), "choose one"),
 ])
 def test_compose_errors_are_one_line(models, tmp_path, args, message):
     (tmp_path / "map.toml").write_text('[map]\njoy = "happy"\n')

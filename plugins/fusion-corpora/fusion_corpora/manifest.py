@@ -6,7 +6,9 @@
 =============  ==============================================================================
 ``path``       audio file (``audio`` is accepted too); relative paths resolve against the
                manifest's folder. Required; an empty cell is an error naming the row.
-``label``      emotion label (stored lower case). Required; an empty cell is an error.
+``label``      emotion label (stored lower case). Required; an empty cell is an error. With
+               ``require_labels=False`` (unlabelled clips, e.g. ``fusion compose --adapt``)
+               the column may be absent and an empty cell reads as :data:`UNLABELLED`.
 ``speaker``    optional. When the column or the cell is empty the speaker is the **name of
                the audio file's parent folder** (speaker-independent folds need real speaker
                ids, never one shared "unknown"): lay files out as ``<speaker>/<clip>.wav`` or
@@ -40,16 +42,19 @@ SUFFIXES = (".csv", ".jsonl")
 PATH_COLUMNS = ("path", "audio")
 KNOWN_COLUMNS = (*PATH_COLUMNS, "label", "speaker", "transcript", "split", "session", "id")
 SPLIT_ALIASES = {"val": "dev", "valid": "dev", "validation": "dev"}
+UNLABELLED = "unlabelled"  # the label of a clip without one, read with require_labels=False
 
 
-def prepare_manifest(data_dir: Path) -> Corpus:
-    """Read a CSV/JSONL table of path,label[,speaker][,transcript][,split][,session][,id]."""
+def prepare_manifest(data_dir: Path, require_labels: bool = True) -> Corpus:
+    """Read a CSV/JSONL table of path,label[,speaker][,transcript][,split][,session][,id]
+    (``require_labels=False``: ``label`` is optional, a missing one reads as :data:`UNLABELLED`)."""
     manifest = _manifest_file(Path(data_dir))
-    rows = _read_csv(manifest) if manifest.suffix.lower() == ".csv" else _read_jsonl(manifest)
+    read = _read_csv if manifest.suffix.lower() == ".csv" else _read_jsonl
+    rows = read(manifest, require_labels)
     base = manifest.resolve().parent
     collector = CorpusCollector()
     for where, row in rows:
-        _add_row(collector, base, where, row)
+        _add_row(collector, base, where, row, require_labels)
     return collector.corpus()
 
 
@@ -71,9 +76,9 @@ def _manifest_file(data_dir: Path) -> Path:
     return found[0]
 
 
-def _read_csv(path: Path) -> list[tuple[str, dict]]:
+def _read_csv(path: Path, require_labels: bool = True) -> list[tuple[str, dict]]:
     header, records = read_csv(path)
-    _check_columns(path, header)
+    _check_columns(path, header, require_labels)
     rows = []
     for line, fields in records:
         row = dict(zip(header, fields))
@@ -83,7 +88,7 @@ def _read_csv(path: Path) -> list[tuple[str, dict]]:
     return rows
 
 
-def _read_jsonl(path: Path) -> list[tuple[str, dict]]:
+def _read_jsonl(path: Path, require_labels: bool = True) -> list[tuple[str, dict]]:
     rows = []
     for n, line in enumerate(read_text(path).splitlines(), 1):
         if not line.strip():
@@ -95,15 +100,15 @@ def _read_jsonl(path: Path) -> list[tuple[str, dict]]:
         if not isinstance(row, dict):
             raise DatasetError(f"{CORPUS}: {path}:{n}: expected a JSON object, got {type(row).__name__}")
         rows.append((f"{path}:{n}", row))
-    _check_columns(path, {key for _, row in rows for key in row})
+    _check_columns(path, {key for _, row in rows for key in row}, require_labels)
     return rows
 
 
-def _check_columns(path: Path, columns) -> None:
+def _check_columns(path: Path, columns, require_labels: bool = True) -> None:
     if not any(c in columns for c in PATH_COLUMNS):
         raise DatasetError(f"{CORPUS}: {path} has no 'path' column; columns: path,label[,speaker]"
                            "[,transcript][,split][,session][,id]")
-    if "label" not in columns:
+    if "label" not in columns and require_labels:
         raise DatasetError(f"{CORPUS}: {path} has no 'label' column; columns: path,label[,speaker]"
                            "[,transcript][,split][,session][,id]")
 
@@ -117,15 +122,16 @@ def _cell(row: dict, *names: str) -> str | None:
     return None
 
 
-def _add_row(collector: CorpusCollector, base: Path, where: str, row: dict) -> None:
+def _add_row(collector: CorpusCollector, base: Path, where: str, row: dict, require_labels: bool = True) -> None:
     if None in row:  # surplus fields of a CSV row
         collector.skip(where, f"row has more fields than the header ({row[None]!r} left over)")
         return
     path_text, label = _cell(row, *PATH_COLUMNS), _cell(row, "label")
     if path_text is None:
         raise DatasetError(f"{CORPUS}: {where}: empty path (row {row!r})")
-    if label is None:
+    if label is None and require_labels:
         raise DatasetError(f"{CORPUS}: {where}: empty label for {path_text}")
+    label = label or UNLABELLED
     audio = Path(path_text)
     if not audio.is_absolute():
         audio = base / audio

@@ -66,6 +66,18 @@ def test_empty_label_is_an_error_naming_the_row(clips):
         prepare_manifest(clips / "data" / "m.csv")
 
 
+def test_unlabelled_clips_read_when_labels_are_not_required(clips):
+    from fusion_corpora.manifest import UNLABELLED
+
+    (clips / "data" / "m.csv").write_text("path,speaker\nspk1/a.wav,s1\nspk1/b.wav,s1\n")
+    with pytest.raises(DatasetError, match="no 'label' column"):
+        prepare_manifest(clips / "data" / "m.csv")
+    corpus = prepare_manifest(clips / "data" / "m.csv", require_labels=False)
+    assert [(u.id, u.label, u.speaker) for u in corpus] == [("spk1/a", UNLABELLED, "s1"), ("spk1/b", UNLABELLED, "s1")]
+    (clips / "data" / "m.jsonl").write_text('{"path": "spk1/a.wav", "label": "Sad"}\n{"path": "spk1/b.wav", "label": ""}\n')
+    assert [u.label for u in prepare_manifest(clips / "data" / "m.jsonl", require_labels=False)] == ["sad", UNLABELLED]
+
+
 @pytest.mark.parametrize("content, message", [
     ("file,label\na.wav,sad\n", "no 'path' column"),
     ("path,emotion\na.wav,sad\n", "no 'label' column"),
