@@ -16,7 +16,10 @@ compose``) and scores the audio branch, the text branch and the fused output on 
 transcripts of the target clips (default: fusion's default speech-to-text; ``gold`` = the manifest's).
 A corpus entry is ``NAME`` or ``NAME=DIR``. Trained models are kept in ``--work-dir`` under a key of
 their training configuration, so another target costs only its own featurization.
-``--target demo``: the bundled demo corpus. Writes DIR/results.md (the report) and DIR/results.json: ``audio`` / ``text`` / ``fused`` (ua, wa, macro_f1, weighted_f1, n, ...), and
+By default the composition is adapted to the target (``fusion compose --adapt``): each member's
+label biases are fitted so that its average output over the target's clips is uniform; the
+target's labels are not read for it; ``unadapted`` in the results holds the scores without it
+(``--no-adapt``: equal weights alone). ``--target demo``: the bundled demo corpus. Writes DIR/results.md (the report) and DIR/results.json: ``audio`` / ``text`` / ``fused`` (ua, wa, macro_f1, weighted_f1, n, ...), and
 ``text_held_out_test``: the text model on each text corpus' own test split (where there is one).
 ``--acoustic-encoder`` / ``--text-encoder`` / ``--epochs`` are for quick checks ("not the defaults").
 """
@@ -93,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
                         "(train.max_per_label; default 2500: DailyDialog alone has 72k 'no emotion'; 0 = all)")
     p.add_argument("--text-copies", type=int, default=1,
                    help="ASR-style noisy copies of each training sentence (augment.text_copies; default 1, 0 = off)")
+    p.add_argument("--no-adapt", dest="adapt", action="store_false",
+                   help="do not adapt the members' label biases to the target's unlabelled clips (fusion compose "
+                        "--adapt, the default here: the target's labels are never read for it)")
     p.add_argument("--work-dir", type=Path, default=support.ROOT / "runs" / "bench" / "cross_corpus",
                    help="trained models, kept for the next target (default: runs/bench/cross_corpus)")
     p.add_argument("--cache", type=Path, default=None, help="feature / transcript cache (default: $FUSION_CACHE, "
@@ -124,8 +130,12 @@ def main(argv: list[str] | None = None) -> int:
         cfgs = {mode: branch_config(mode, parts, labels, args) for mode, parts in corpora.items()}
         members = {mode: trained(cfg, args.work_dir, log) for mode, cfg in cfgs.items()}
         held_out = held_out_scores(members["text"], corpora["text"], labels, log)
-        model = composed(members["audio"], members["text"], labels, args.work_dir, log)
+        plain = composed(members["audio"], members["text"], labels, args.work_dir, log)
+        model = composed(members["audio"], members["text"], labels, args.work_dir, log,
+                         adapt=args.target, transcriber=transcriber) if args.adapt else plain
         m = evaluate_model_dir(model, "manifest", args.target, labels=labels, transcriber=transcriber, log=log)
+        before = evaluate_model_dir(plain, "manifest", args.target, labels=labels, transcriber=transcriber,
+                                    log=lambda s: None) if args.adapt else None
     except FusionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -138,7 +148,11 @@ def main(argv: list[str] | None = None) -> int:
         transcriber=m.get("transcriber"), labels=list(m["labels"]), n=m["n"], n_excluded=len(m["excluded"]),
         fused_vs_best_branch=m["fused_vs_best_branch"], text_held_out_test=held_out, corpora=corpora, defaults=not changed, changed=changed,
         models={**{mode: str(d) for mode, d in members.items()}, "composed": str(model)},
-        training={mode: cfg.to_dict() for mode, cfg in cfgs.items()})
+        training={mode: cfg.to_dict() for mode, cfg in cfgs.items()}, adapted=args.adapt)
+    if before is not None:  # the same members without the adaptation, for comparison
+        results["unadapted"] = {**{name: {k: before["branches"][name][k] for k in BRANCH_KEYS}
+                                   for name in ("audio", "text", "fused")},
+                                "fused_vs_best_branch": before["fused_vs_best_branch"]}
     args.out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(args.out / "results.json", results)
     atomic_write_text(args.out / "results.md", report(results) + "\n")

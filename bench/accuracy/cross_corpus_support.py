@@ -54,14 +54,24 @@ def held_out_scores(text_dir: Path, parts: list[str], labels, log) -> dict:
     return scores
 
 
-def composed(audio: Path, text: Path, labels, work: Path, log) -> Path:
-    """The equal-weight composition of the two members (made once per pair and label set)."""
+def composed(audio: Path, text: Path, labels, work: Path, log, adapt: Path | None = None,
+             transcriber: str | None = None) -> Path:
+    """The equal-weight composition of the two members (made once per pair and label set); with
+    ``adapt``, its label biases fitted on those clips' ``transcriber`` transcripts, no labels read
+    (``fusion compose --adapt``; once per pair, label set, clip set and transcriber)."""
     from fusion.cache import make_key
-    from fusion.runners import compose_model_dir
+    from fusion.data import clip_set_hash
+    from fusion.recipes import prepare_dataset
 
-    out = work / f"composed-{make_key('cross_corpus', audio.name, text.name, labels)[:16]}"
+    key = [audio.name, text.name, labels]
+    if adapt is not None:
+        key += [clip_set_hash(prepare_dataset("manifest", adapt, require_labels=False)), transcriber]
+    out = work / f"composed-{make_key('cross_corpus', *key)[:16]}"
     if not (out / "compose.json").is_file():
-        compose_model_dir(audio, text, out, labels=labels, log=log)
+        from fusion.runners import compose_model_dir
+
+        compose_model_dir(audio, text, out, labels=labels, log=log, adapt=adapt,
+                          transcriber=transcriber if adapt is not None else None)
     return out
 
 
@@ -98,8 +108,15 @@ def report(results: dict) -> str:
     held = results.get("text_held_out_test") or {}
     cap = results["training"]["text"]["train"].get("max_per_label") or 0
     copies = results["training"]["text"].get("augment", {}).get("text_copies", 0)
+    plain = results.get("unadapted")
+    adapted = ("each member's label biases adapted, without labels, on the target clips themselves "
+               "(`fusion compose --adapt`)" if plain else "not adapted to the target")
+    before = ("" if not plain else "\n\nWithout the adaptation (the same members, equal weights): "
+              + ", ".join(f"{name} UA {100 * plain[name]['ua']:.1f}" for name in ("audio", "text", "fused"))
+              + f"; fused − best branch ({plain['fused_vs_best_branch']['best_branch']}) "
+                f"{100 * plain['fused_vs_best_branch']['diff']:+.1f}.")
     return support.template(
-        "cross_corpus", command=results["command"], n=results["n"], transcriber=results["transcriber"],
+        "cross_corpus", command=results["command"], adapted=adapted, before=before, n=results["n"], transcriber=results["transcriber"],
         audio=", ".join(p.partition("=")[0] for p in results["corpora"]["audio"]),
         text=", ".join(p.partition("=")[0] for p in results["corpora"]["text"]),
         cap=(f"at most {cap} sentences per corpus, split and label" if cap else "every sentence")

@@ -48,7 +48,11 @@ def test_trains_once_composes_and_scores_each_target(fake_plugins, public, tmp_p
     held_out = r["text_held_out_test"]  # each text corpus' own test split (MELD's is not in the shared folder)
     assert sorted(held_out) == ["dailydialog"] and held_out["dailydialog"]["n"] > 0
     assert 0.0 <= held_out["dailydialog"]["ua"] <= 1.0
+    assert r["adapted"] is True and r["unadapted"]["fused"]["n"] == 36  # adapted by default, both reported
+    composition = json.loads((Path(r["models"]["composed"]) / "compose.json").read_text())
+    assert composition["adaptation"]["n"] == 36 and composition["adaptation"]["transcriber"] == "gold"
     md = (out / "results.md").read_text()
+    assert "adapted, without labels, on the target clips" in md and "Without the adaptation" in md
     assert md == cc.report(r) + "\n" and f"| text | {100 * r['text']['ua']:.1f} |" in md
     assert "dailydialog UA" in md and "at most 2500 sentences per corpus, split and label, plus 1 ASR-style" in md
     assert text["augment"]["text_copies"] == 1 and audio.get("augment", {}).get("text_copies", 0) == 0
@@ -65,7 +69,9 @@ def test_trains_once_composes_and_scores_each_target(fake_plugins, public, tmp_p
     err = capsys.readouterr().err
     assert "audio model: cached" in err and "text model: cached" in err and "training on" not in err
     r2 = json.loads((tmp_path / "out2" / "results.json").read_text())
-    assert r2["models"] == r["models"] and r2["fused"]["n"] == 16 and r2["transcriber"] == "fake-asr"
+    assert r2["fused"]["n"] == 16 and r2["transcriber"] == "fake-asr"
+    assert {m: r2["models"][m] for m in ("audio", "text")} == {m: r["models"][m] for m in ("audio", "text")}
+    assert r2["models"]["composed"] != r["models"]["composed"]  # adapted to its own clips and transcripts
     assert {m: (work / d.split("/")[-1] / "model.pt").stat().st_mtime_ns for m, d in r2["models"].items()
             if m != "composed"} == stamps
 
@@ -81,6 +87,12 @@ def test_text_corpora_can_be_chosen_and_errors_are_one_line(fake_plugins, public
     assert code == 0
     r = json.loads((tmp_path / "out" / "results.json").read_text())
     assert r["training"]["text"]["dataset"] == "meld" and r["corpora"]["text"] == [f"meld={public / 'meld'}"]
+    assert cc.main([*base, "--audio-corpora", f"ravdess={public / 'ravdess'}", "--text-corpora",
+                    f"meld={public / 'meld'}", "--transcriber", "gold", "--no-adapt", *QUICK]) == 0
+    r = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert r["adapted"] is False and "unadapted" not in r
+    assert json.loads((Path(r["models"]["composed"]) / "compose.json").read_text())["adaptation"] is None
+    assert "not adapted to the target" in (tmp_path / "out" / "results.md").read_text()
     assert cc.main([*base[:1], str(tmp_path / "nowhere.csv"), *base[2:], "--audio-corpora", "ravdess=x",
                     "--text-corpora", "meld=y"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
