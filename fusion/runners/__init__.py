@@ -2,7 +2,8 @@
 
 ``fit_and_score`` (one run), ``run_ablation`` (modes x seeds x folds), ``train_model_dir`` /
 ``evaluate_model_dir`` (one model directory), ``compose_model_dir`` (an audio and a text model pooled
-into a composed model, :mod:`.product_of_experts`, calibrated by :mod:`.calibration`),
+into a composed model, :mod:`.product_of_experts`, calibrated by :mod:`.calibration` or adapted without
+labels by :mod:`.adaptation`),
 ``probe_and_score`` (the linear-probe baseline), and the provenance written beside every result.
 The CLI, the benchmarks and the examples call these.
 """
