@@ -40,11 +40,14 @@ SECTIONS = [
     ("Accuracy", "unseen_demo.md", "Demo corpus audio, the defaults vs a linear probe (and the defaults of before)",
      "python bench/accuracy/unseen_corpus.py --dataset demo --compare-defaults-of-before"),
     ("Accuracy", "cross_corpus_demo_gold.md",
-     "Cross-corpus: RAVDESS audio + four-corpus text models, composed, on the demo corpus (gold transcripts)",
-     "python bench/accuracy/cross_corpus.py --target demo --out DIR --transcriber gold"),
+     "Cross-corpus: RAVDESS audio + four-corpus text models, composed and adapted, on the demo corpus (gold "
+     "transcripts)", "python bench/accuracy/cross_corpus.py --target demo --out DIR --transcriber gold"),
     ("Accuracy", "cross_corpus_demo_asr.md",
      "Cross-corpus, the same models, on the demo corpus with speech-to-text transcripts",
      "python bench/accuracy/cross_corpus.py --target demo --out DIR"),
+    ("Accuracy", "text_leave_one_out.md",
+     "Text across corpora: each corpus scored by a model trained on the others, with and without label-balance "
+     "adaptation", "python bench/accuracy/text_leave_one_out.py"),
     ("Accuracy", "demo_fusion.md", "Demo corpus: fused vs unimodal", "python bench/accuracy/paired_fusion.py --demo-only"),
     ("Accuracy", "paired_fusion.md", "Real signals: RAVDESS audio paired with MELD text",
      "python bench/accuracy/paired_fusion.py --paired-only"),
