@@ -77,8 +77,9 @@ def adapt_spec(spec: ComposedSpec, manifest, device: str | None = None, progress
     scores = score_members(spec, corpus, ADAPT_DATASET, manifest, dirs=dirs, device=device, progress=progress,
                            log=log)
     n = len(scores.utterances)
-    if not n:
-        raise DatasetError(f"--adapt {manifest}: no clip could be scored by both members")
+    if n < len(spec.labels):
+        raise DatasetError(f"--adapt {manifest}: {n} clip(s) scored by both members; balancing {len(spec.labels)} "
+                           f"labels needs at least {len(spec.labels)} (a few dozen to be reliable)")
     if n < FEW_CLIPS:
         log(f"warning: adapting on only {n} clips: each label's average is noisy")
     params = spec.params

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from fusion.errors import ConfigError
+from fusion.errors import ConfigError, DatasetError
 from fusion.runners import compose_model_dir, evaluate_model_dir
 from fusion.runners.adaptation import LOG_BOUND, balancing_bias
 from fusion.runners.composed import ComposedSpec
@@ -141,3 +141,15 @@ def test_adapt_and_calibrate_together_are_an_error(members, tmp_path):
         compose_model_dir(members["audio"], members["text"], tmp_path / "c", adapt=manifest, calibrate=manifest,
                           **QUIET)
     assert not (tmp_path / "c").exists()
+
+
+def test_too_few_adaptation_clips_are_an_error_and_few_a_warning(members, tmp_path):
+    header, *rows = _unlabelled(members["corpus"], tmp_path / "all.csv").read_text().splitlines()
+    (tmp_path / "three.csv").write_text("\n".join([header, *rows[:3]]) + "\n")
+    with pytest.raises(DatasetError, match="3 clip\\(s\\) scored by both members; balancing 4 labels needs at least 4"):
+        compose_model_dir(members["audio"], members["text"], tmp_path / "c", adapt=tmp_path / "three.csv", **QUIET)
+    assert not (tmp_path / "c").exists()
+    (tmp_path / "eight.csv").write_text("\n".join([header, *rows[:8]]) + "\n")
+    logs = []
+    compose_model_dir(members["audio"], members["text"], tmp_path / "c", adapt=tmp_path / "eight.csv", log=logs.append)
+    assert "warning: adapting on only 8 clips: each label's average is noisy" in logs
