@@ -13,6 +13,7 @@ import copy
 import dataclasses
 import math
 import random
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -286,7 +287,9 @@ def _fit(model: EmotionModel, net: torch.nn.Module, train_items: Sequence[dict],
                     raise TrainingError(f"training stopped: {nonfinite} consecutive non-finite losses at epoch "
                                         f"{epoch} (try a lower --lr, check the inputs for NaN)")
                 opt.zero_grad(set_to_none=True)
-                sched.step()
+                with warnings.catch_warnings():  # the schedule keeps counting skipped steps, on purpose
+                    warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step\\(\\)` before")
+                    sched.step()
                 continue
             nonfinite = 0
             opt.zero_grad(set_to_none=True)
