@@ -108,6 +108,7 @@ def report(results: dict) -> str:
     held = results.get("text_held_out_test") or {}
     cap = results["training"]["text"]["train"].get("max_per_label") or 0
     copies = results["training"]["text"].get("augment", {}).get("text_copies", 0)
+    audio_copies = results["training"]["audio"].get("augment", {}).get("copies", 0)
     plain = results.get("unadapted")
     adapted = ("each member's label biases adapted, without labels, on the target clips themselves "
                "(`fusion compose --adapt`)" if plain else "not adapted to the target")
@@ -117,7 +118,9 @@ def report(results: dict) -> str:
                 f"{100 * plain['fused_vs_best_branch']['diff']:+.1f}.")
     return support.template(
         "cross_corpus", command=results["command"], adapted=adapted, before=before, n=results["n"], transcriber=results["transcriber"],
-        audio=", ".join(p.partition("=")[0] for p in results["corpora"]["audio"]),
+        audio=", ".join(p.partition("=")[0] for p in results["corpora"]["audio"])
+        + (f" (plus {audio_copies} noisy, speed-perturbed cop{'y' if audio_copies == 1 else 'ies'} of each clip, "
+           "augment.copies)" if audio_copies else ""),
         text=", ".join(p.partition("=")[0] for p in results["corpora"]["text"]),
         cap=(f"at most {cap} sentences per corpus, split and label" if cap else "every sentence")
         + (f", plus {copies} ASR-style noisy cop{'y' if copies == 1 else 'ies'} of each (augment.text_copies)"

@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: need at least 2 text corpora, found {len(parts)} under {support.shared_data()}",
               file=sys.stderr)
         return 2
-    options = argparse.Namespace(text_copies=args.text_copies, text_max_per_label=args.max_per_label,
+    options = argparse.Namespace(text_copies=args.text_copies, text_max_per_label=args.max_per_label, audio_copies=0,
                                  acoustic_encoder=None, text_encoder=args.text_encoder, epochs=args.epochs)
     held_out = {}
     try:

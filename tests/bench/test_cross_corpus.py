@@ -56,6 +56,7 @@ def test_trains_once_composes_and_scores_each_target(fake_plugins, public, tmp_p
     assert md == cc.report(r) + "\n" and f"| text | {100 * r['text']['ua']:.1f} |" in md
     assert "dailydialog UA" in md and "at most 2500 sentences per corpus, split and label, plus 1 ASR-style" in md
     assert text["augment"]["text_copies"] == 1 and audio.get("augment", {}).get("text_copies", 0) == 0
+    assert "augment" not in audio and text["augment"]["copies"] == 0  # no waveform copies unless asked
     err = capsys.readouterr().err
     assert "audio model: training on ravdess" in err and "text model: training on multi" in err
     stamps = {m: (work / d.split("/")[-1] / "model.pt").stat().st_mtime_ns for m, d in r["models"].items()
@@ -87,10 +88,13 @@ def test_text_corpora_can_be_chosen_and_errors_are_one_line(fake_plugins, public
     assert code == 0
     r = json.loads((tmp_path / "out" / "results.json").read_text())
     assert r["training"]["text"]["dataset"] == "meld" and r["corpora"]["text"] == [f"meld={public / 'meld'}"]
+    assert "augment" not in r["training"]["audio"]
     assert cc.main([*base, "--audio-corpora", f"ravdess={public / 'ravdess'}", "--text-corpora",
-                    f"meld={public / 'meld'}", "--transcriber", "gold", "--no-adapt", *QUICK]) == 0
+                    f"meld={public / 'meld'}", "--transcriber", "gold", "--no-adapt", "--audio-copies", "1", *QUICK]) == 0
     r = json.loads((tmp_path / "out" / "results.json").read_text())
-    assert r["adapted"] is False and "unadapted" not in r
+    assert r["adapted"] is False and "unadapted" not in r and r["training"]["audio"]["augment"]["copies"] == 1
+    assert "ravdess (plus 1 noisy, speed-perturbed copy of each clip, augment.copies)" in \
+        (tmp_path / "out" / "results.md").read_text()
     assert json.loads((Path(r["models"]["composed"]) / "compose.json").read_text())["adaptation"] is None
     assert "not adapted to the target" in (tmp_path / "out" / "results.md").read_text()
     assert cc.main([*base[:1], str(tmp_path / "nowhere.csv"), *base[2:], "--audio-corpora", "ravdess=x",
