@@ -45,6 +45,9 @@ SECTIONS = [
     ("Accuracy", "cross_corpus_demo_asr.md",
      "Cross-corpus, the same models, on the demo corpus with speech-to-text transcripts",
      "python bench/accuracy/cross_corpus.py --target demo --out DIR"),
+    ("Accuracy", "cross_corpus_demo_asr_base.md",
+     "Cross-corpus, the same models, transcripts from faster-whisper base (2-3x slower than tiny.en)",
+     "python bench/accuracy/cross_corpus.py --target demo --set transcriber.model=base --out DIR"),
     ("Accuracy", "text_leave_one_out.md",
      "Text across corpora: each corpus scored by a model trained on the others, with and without label-balance "
      "adaptation", "python bench/accuracy/text_leave_one_out.py"),

@@ -1,6 +1,7 @@
 """Cross-corpus: an audio model and a text model trained on public corpora, composed, scored on your clips.
 
     python bench/accuracy/cross_corpus.py --target clips.csv --out DIR [--transcriber NAME|gold]
+        [--set transcriber.model=base]
         [--audio-corpora ravdess] [--text-corpora meld,dailydialog,goemotions,isear]
 
 Trains, with the framework's defaults, ``fusion train --mode audio`` on the audio corpora (default:
@@ -89,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--target", type=Path, required=True,
                    help="manifest CSV: path,label,speaker,transcript ('demo': the bundled demo corpus)")
     p.add_argument("--out", type=Path, required=True, help="where results.json goes")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="transcriber.KEY=VALUE",
+                   help="option of the target's speech-to-text, e.g. --set transcriber.model=base (repeatable)")
     p.add_argument("--transcriber", default=None, help="speech-to-text of the target clips, or gold (default: "
                                                        "fusion's default)")
     p.add_argument("--audio-corpora", default=None, help="comma-separated NAME[=DIR] (default: ravdess if present)")
@@ -122,6 +125,13 @@ def main(argv: list[str] | None = None) -> int:
 
     log = lambda s: print(s, file=sys.stderr)  # noqa: E731
     transcriber = args.transcriber or DEFAULT_TRANSCRIBER
+    try:
+        from fusion.overrides import parse_sets
+
+        options = parse_sets(tuple(args.sets), {"transcriber": "transcriber_config"}).get("transcriber_config", {})
+    except FusionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     corpora = {"audio": corpus_parts(args.audio_corpora, AUDIO_CORPORA),
                "text": corpus_parts(args.text_corpora, TEXT_CORPORA)}
     for mode, parts in corpora.items():
@@ -136,11 +146,12 @@ def main(argv: list[str] | None = None) -> int:
         cfgs = {mode: branch_config(mode, parts, labels, args) for mode, parts in corpora.items()}
         members = {mode: trained(cfg, args.work_dir, log) for mode, cfg in cfgs.items()}
         held_out = held_out_scores(members["text"], corpora["text"], labels, log)
-        plain = composed(members["audio"], members["text"], labels, args.work_dir, log)
-        model = composed(members["audio"], members["text"], labels, args.work_dir, log,
-                         adapt=args.target, transcriber=transcriber) if args.adapt else plain
-        m = evaluate_model_dir(model, "manifest", args.target, labels=labels, transcriber=transcriber, log=log)
-        before = evaluate_model_dir(plain, "manifest", args.target, labels=labels, transcriber=transcriber,
+        speech = dict(transcriber=transcriber, transcriber_config=options)  # carried by the composed models
+        plain = composed(members["audio"], members["text"], labels, args.work_dir, log, **speech)
+        model = composed(members["audio"], members["text"], labels, args.work_dir, log, adapt=args.target,
+                         **speech) if args.adapt else plain
+        m = evaluate_model_dir(model, "manifest", args.target, labels=labels, log=log)
+        before = evaluate_model_dir(plain, "manifest", args.target, labels=labels,
                                     log=lambda s: None) if args.adapt else None
     except FusionError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -150,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {name: {k: m["branches"][name][k] for k in BRANCH_KEYS} for name in ("audio", "text", "fused")}
     results.update(
         benchmark="cross-corpus: audio and text models of public corpora, composed, on a target manifest",
+        transcriber_config=options,
         command=support.command_line("cross_corpus.py", argv), target=str(args.target.resolve()),
         transcriber=m.get("transcriber"), labels=list(m["labels"]), n=m["n"], n_excluded=len(m["excluded"]),
         fused_vs_best_branch=m["fused_vs_best_branch"], text_held_out_test=held_out, corpora=corpora, defaults=not changed, changed=changed,

@@ -54,24 +54,24 @@ def held_out_scores(text_dir: Path, parts: list[str], labels, log) -> dict:
     return scores
 
 
-def composed(audio: Path, text: Path, labels, work: Path, log, adapt: Path | None = None,
-             transcriber: str | None = None) -> Path:
-    """The equal-weight composition of the two members (made once per pair and label set); with
-    ``adapt``, its label biases fitted on those clips' ``transcriber`` transcripts, no labels read
-    (``fusion compose --adapt``; once per pair, label set, clip set and transcriber)."""
+def composed(audio: Path, text: Path, labels, work: Path, log, transcriber: str, transcriber_config: dict,
+             adapt: Path | None = None) -> Path:
+    """The equal-weight composition of the two members, reading ``transcriber``'s transcripts (made once
+    per pair, label set and speech-to-text); with ``adapt``, its label biases fitted on those clips, no
+    labels read (``fusion compose --adapt``; once per clip set too)."""
     from fusion.cache import make_key
     from fusion.data import clip_set_hash
     from fusion.recipes import prepare_dataset
 
-    key = [audio.name, text.name, labels]
+    key = [audio.name, text.name, labels, transcriber, transcriber_config]
     if adapt is not None:
-        key += [clip_set_hash(prepare_dataset("manifest", adapt, require_labels=False)), transcriber]
+        key.append(clip_set_hash(prepare_dataset("manifest", adapt, require_labels=False)))
     out = work / f"composed-{make_key('cross_corpus', *key)[:16]}"
     if not (out / "compose.json").is_file():
         from fusion.runners import compose_model_dir
 
-        compose_model_dir(audio, text, out, labels=labels, log=log, adapt=adapt,
-                          transcriber=transcriber if adapt is not None else None)
+        compose_model_dir(audio, text, out, labels=labels, log=log, adapt=adapt, transcriber=transcriber,
+                          transcriber_config=transcriber_config)
     return out
 
 
@@ -117,7 +117,9 @@ def report(results: dict) -> str:
               + f"; fused − best branch ({plain['fused_vs_best_branch']['best_branch']}) "
                 f"{100 * plain['fused_vs_best_branch']['diff']:+.1f}.")
     return support.template(
-        "cross_corpus", command=results["command"], adapted=adapted, before=before, n=results["n"], transcriber=results["transcriber"],
+        "cross_corpus", command=results["command"], adapted=adapted, before=before, n=results["n"],
+        transcriber=results["transcriber"] + "".join(f" ({k}={v})" for k, v in
+                                                     results.get("transcriber_config", {}).items()),
         audio=", ".join(p.partition("=")[0] for p in results["corpora"]["audio"])
         + (f" (plus {audio_copies} noisy, speed-perturbed cop{'y' if audio_copies == 1 else 'ies'} of each clip, "
            "augment.copies)" if audio_copies else ""),

@@ -97,6 +97,11 @@ def test_text_corpora_can_be_chosen_and_errors_are_one_line(fake_plugins, public
         (tmp_path / "out" / "results.md").read_text()
     assert json.loads((Path(r["models"]["composed"]) / "compose.json").read_text())["adaptation"] is None
     assert "not adapted to the target" in (tmp_path / "out" / "results.md").read_text()
+    assert cc.main([*base, "--audio-corpora", f"ravdess={public / 'ravdess'}", "--text-corpora",
+                    f"meld={public / 'meld'}", "--transcriber", "fake-asr", "--set", "transcriber.bogus=1", *QUICK]) == 2
+    assert "bogus" in capsys.readouterr().err.strip().splitlines()[-1]  # the option reached the transcriber
+    assert cc.main([*base, "--set", "head.x=1"]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
     assert cc.main([*base[:1], str(tmp_path / "nowhere.csv"), *base[2:], "--audio-corpora", "ravdess=x",
                     "--text-corpora", "meld=y"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
