@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     options = argparse.Namespace(text_copies=args.text_copies, text_max_per_label=args.max_per_label, audio_copies=0,
+                                 audio_seed=0,
                                  acoustic_encoder=None, text_encoder=args.text_encoder, epochs=args.epochs)
     held_out = {}
     try:

@@ -97,6 +97,12 @@ def test_text_corpora_can_be_chosen_and_errors_are_one_line(fake_plugins, public
         (tmp_path / "out" / "results.md").read_text()
     assert json.loads((Path(r["models"]["composed"]) / "compose.json").read_text())["adaptation"] is None
     assert "not adapted to the target" in (tmp_path / "out" / "results.md").read_text()
+    assert r["training"]["audio"]["train"]["seed"] == 0
+    assert cc.main([*base, "--audio-corpora", f"ravdess={public / 'ravdess'}", "--text-corpora",
+                    f"meld={public / 'meld'}", "--transcriber", "gold", "--audio-seed", "3", *QUICK]) == 0
+    r3 = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert r3["training"]["audio"]["train"]["seed"] == 3 and r3["training"]["text"]["train"]["seed"] == 0
+    assert r3["models"]["audio"] != r["models"]["audio"] and r3["models"]["text"] == r["models"]["text"]
     assert cc.main([*base, "--audio-corpora", f"ravdess={public / 'ravdess'}", "--text-corpora",
                     f"meld={public / 'meld'}", "--transcriber", "fake-asr", "--set", "transcriber.bogus=1", *QUICK]) == 2
     assert "bogus" in capsys.readouterr().err.strip().splitlines()[-1]  # the option reached the transcriber
