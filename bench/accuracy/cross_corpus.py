@@ -1,7 +1,7 @@
 """Cross-corpus: an audio model and a text model trained on public corpora, composed, scored on your clips.
 
     python bench/accuracy/cross_corpus.py --target clips.csv --out DIR [--transcriber NAME|gold]
-        [--set transcriber.model=base]
+        [--set transcriber.model=base] [--no-adapt] [--audio-seed N] [--audio-copies N]
         [--audio-corpora ravdess] [--text-corpora meld,dailydialog,goemotions,isear]
 
 Trains, with the framework's defaults, ``fusion train --mode audio`` on the audio corpora (default:
