@@ -190,6 +190,10 @@ class ComposedSpec:
             reason = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
             raise CheckpointError(f"{path}: not a valid composed model ({reason})") from exc
         check_output_labels(spec.labels, spec.members)
+        wrong = {r: len(b) for r, b in spec.params.biases.items() if len(b) != len(spec.labels)}
+        if wrong:
+            raise CheckpointError(f"{path}: not a valid composed model (biases of {wrong} entries for "
+                                  f"{len(spec.labels)} output labels)")
         for role in ROLES:
             if not (spec.member_dir(role) / "model.pt").is_file():
                 raise CheckpointError(f"{path}: the {role} member {spec.member_dir(role)} has no model.pt")

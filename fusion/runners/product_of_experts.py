@@ -115,11 +115,12 @@ class PoolParams:
     def from_dict(cls, d: Mapping) -> "PoolParams":
         try:
             biases = {r: tuple(float(x) for x in d["biases"][r]) for r in ROLES} if d.get("biases") else {}
-            return cls({r: float(d["weights"][r]) for r in ROLES}, {r: float(d["temperatures"][r]) for r in ROLES},
-                       biases)
+            weights, temperatures = ({r: float(d[key][r]) for r in ROLES} for key in ("weights", "temperatures"))
         except (KeyError, TypeError, ValueError) as exc:
+            given = {key: d.get(key) for key in ("weights", "temperatures", "biases")}
             raise ConfigError(f"composition: weights/temperatures (and biases) must map {' and '.join(ROLES)} to "
-                              f"numbers, got {dict(d)}") from exc
+                              f"numbers, got {given}") from exc
+        return cls(weights, temperatures, biases)
 
 
 def modelled_labels(member_labels: Sequence[str], label_map: Mapping[str, str], output: Sequence[str]) -> list[str]:

@@ -4,11 +4,12 @@ and the biases it stores in the pooling parameters (fusion.runners.product_of_ex
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
 
-from fusion.errors import ConfigError, DatasetError
+from fusion.errors import CheckpointError, ConfigError, DatasetError
 from fusion.runners import compose_model_dir, evaluate_model_dir
 from fusion.runners.adaptation import LOG_BOUND, balancing_bias
 from fusion.runners.composed import ComposedSpec
@@ -105,6 +106,17 @@ def test_compose_adapt_balances_each_member_on_unlabelled_clips(members, tmp_pat
     assert doc["weights"] == {"audio": 1.0, "text": 1.0} and doc["calibration"] is None
     spec = ComposedSpec.load(tmp_path / "comp")
     assert spec.params.biases == {r: tuple(doc["biases"][r]) for r in ("audio", "text")}
+    broken = tmp_path / "broken"
+    shutil.copytree(tmp_path / "comp", broken)
+    stored = json.loads((broken / "compose.json").read_text())
+    stored["biases"] = {r: b[:3] for r, b in stored["biases"].items()}  # three biases for four labels
+    (broken / "compose.json").write_text(json.dumps(stored))
+    with pytest.raises(CheckpointError, match="biases of {'audio': 3, 'text': 3} entries for 4 output labels"):
+        ComposedSpec.load(broken)
+    stored["biases"]["text"] = [0.0, 0.0]  # the two members disagree
+    (broken / "compose.json").write_text(json.dumps(stored))
+    with pytest.raises(CheckpointError, match="biases must be finite and one per output label"):
+        ComposedSpec.load(broken)
     assert json.loads((tmp_path / "comp" / "compose.json").read_text())["adaptation"]["n"] == 96
 
     logs = []
