@@ -179,10 +179,13 @@ def train(dataset, data_dir, acoustic_encoder, text_encoder, transcriber, head, 
 @click.option("--transcriber", metavar="NAME|gold",
               help="transcripts the text side reads: a speech-to-text name, or 'gold' for the corpus' own "
                    "(default: the model's transcriber)")
+@click.option("--set", "sets", multiple=True, metavar="transcriber.KEY=VALUE",
+              help="option of --transcriber, e.g. --set transcriber.model=base")
 @click.option("--json", "as_json", is_flag=True, help="print exactly one JSON object")
 @runtime_options
 @quiet_option
-def evaluate(model_dir, dataset, data_dir, split, label_map, keep_labels, transcriber, as_json, device, threads, quiet):
+def evaluate(model_dir, dataset, data_dir, split, label_map, keep_labels, transcriber, sets, as_json, device, threads,
+             quiet):
     """Score a trained (or composed) model on a corpus: UA, WA, macro/weighted F1, confusion matrix.
 
     A fused model whose head has per-modality branches, and a composed model, also get the audio
@@ -196,6 +199,11 @@ def evaluate(model_dir, dataset, data_dir, split, label_map, keep_labels, transc
 
     from ..labels import parse_label_list
 
+    from ..overrides import parse_sets
+
+    speech = parse_sets(tuple(sets), {"transcriber": "transcriber_config"}).get("transcriber_config")
+    if speech and transcriber is None:
+        raise ConfigError("--set transcriber.KEY=VALUE configures --transcriber: name the transcriber too")
     mapping = _label_map(label_map)
     chosen = dataset_options(dataset, data_dir)
     recipe_options = {"parts": chosen["parts"]} if "parts" in chosen else None
@@ -204,7 +212,7 @@ def evaluate(model_dir, dataset, data_dir, split, label_map, keep_labels, transc
                            split=split, label_map=mapping,
                            labels=parse_label_list(keep_labels) if keep_labels else None,
                            progress=progress_bars(quiet), log=stderr_log(quiet), device=device,
-                           transcriber=transcriber, recipe_options=recipe_options)
+                           transcriber=transcriber, recipe_options=recipe_options, transcriber_config=speech)
     if as_json:
         keys = ("ua", "wa", "macro_f1", "weighted_f1", "n", "labels", "confusion", "per_class_recall", "excluded",
                 "restricted_to", "transcriber", "branches", "fused_vs_best_branch", "composition", "per_corpus")

@@ -89,7 +89,8 @@ def _calibration_overlap(spec: ComposedSpec, everything: Sequence[Utterance], ke
 def evaluate_composed_dir(model_dir, dataset: str, data_dir=None, split: str | None = None,
                           label_map: dict | None = None, progress=None, log: Callable[[str], None] = print,
                           device: str | None = None, labels: Sequence[str] | None = None,
-                          transcriber: str | None = None, recipe_options: dict | None = None) -> dict:
+                          transcriber: str | None = None, recipe_options: dict | None = None,
+                          transcriber_config: dict | None = None) -> dict:
     """Score a composed model directory on a corpus: the metrics of the pooled output, plus
     ``branches`` / ``fused_vs_best_branch`` (:mod:`.branches`), ``composition`` (weights,
     temperatures, whether and how clips were cross-fitted), ``transcriber`` and ``excluded``.
@@ -121,7 +122,8 @@ def evaluate_composed_dir(model_dir, dataset: str, data_dir=None, split: str | N
         log(f"{len(left_out)} utterance(s) left out: their labels are not among {', '.join(keep)} "
             "(the result's 'excluded' lists them)")
     scores = score_members(spec, Corpus(kept, [*chosen.skipped, *left_out.items()]), dataset, data_dir,
-                           transcriber=transcriber, device=device, progress=progress, log=log)
+                           transcriber=transcriber, transcriber_config=transcriber_config, device=device,
+                           progress=progress, log=log)
     utts = scores.utterances
     composition = {**spec.params.to_dict(), "calibrated": spec.calibration is not None, "cross_fitted": False,
                    "adapted": spec.adaptation is not None}

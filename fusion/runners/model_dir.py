@@ -139,9 +139,10 @@ def _train_model_dir(cfg: ExperimentConfig, out_dir: str | Path, ctx: distribute
 def evaluate_model_dir(model_dir, dataset: str, data_dir=None, split: str | None = None,
                        label_map: dict | None = None, progress=None, log: Callable[[str], None] = print,
                        device: str | None = None, labels: Sequence[str] | None = None,
-                       transcriber: str | None = None, recipe_options: dict | None = None) -> dict:
+                       transcriber: str | None = None, recipe_options: dict | None = None,
+                       transcriber_config: dict | None = None) -> dict:
     """Score a model directory on a corpus (or one ``split`` of it); ``recipe_options`` go to the
-    dataset recipe (``multi``: its ``parts``).
+    dataset recipe (``multi``: its ``parts``); ``transcriber_config``: options of ``transcriber``.
 
     ``label_map`` renames corpus labels (to the model's); ``labels`` keeps only these canonical labels
     (the recipe's map, then ``label_map``, applied as in training: :func:`fusion.labels.select_labels`).
@@ -159,7 +160,8 @@ def evaluate_model_dir(model_dir, dataset: str, data_dir=None, split: str | None
     if is_composed(model_dir):
         return evaluate_composed_dir(model_dir, dataset, data_dir, split=split, label_map=label_map,
                                      progress=progress, log=log, device=device, labels=labels,
-                                     transcriber=transcriber, recipe_options=recipe_options)
+                                     transcriber=transcriber, recipe_options=recipe_options,
+                                     transcriber_config=transcriber_config)
     model = EmotionModel.load(model_dir).to(select_device(device))
     options, label_map = recipe_call(dataset, recipe_options, label_map)
     _, corpus = evaluation_corpus(dataset, data_dir, split, options)
@@ -180,8 +182,8 @@ def evaluate_model_dir(model_dir, dataset: str, data_dir=None, split: str | None
         raise LabelMismatchError(f"labels {unknown} of dataset {dataset!r} are unknown to the model "
                                  f"(model labels: {', '.join(model.labels)}); pass --label-map "
                                  f"CORPUS_LABEL=MODEL_LABEL,... or a [map] TOML file")
-    out = model_outputs(model, Corpus(utts, skipped), dataset, data_dir, transcriber, progress=progress, log=log,
-                        reported=excluded if labels is not None else ())
+    out = model_outputs(model, Corpus(utts, skipped), dataset, data_dir, transcriber, transcriber_config,
+                        progress=progress, log=log, reported=excluded if labels is not None else ())
     scored = list(labels) if labels is not None else [l for l in model.labels if l in {u.label for u in out.utterances}]
     m = scored_metrics(out.utterances, out.probs, out.branches, model.labels, scored, log)
     if not out.branches and model.config.mode == "fused":

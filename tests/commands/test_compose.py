@@ -115,3 +115,15 @@ def test_evaluate_rejects_a_transcriber_an_audio_model_cannot_use(models):
     result = run("evaluate", models["audio"], "--dataset", "synthetic", "--data-dir", models["corpus"],
                  "--transcriber", "gold")
     assert result.exit_code == 1 and "audio-only and reads no transcripts" in result.stderr
+
+
+@pytest.mark.parametrize("which", ["plain", "fused"])
+def test_evaluate_passes_transcriber_options_to_the_transcriber(models, which):
+    model = models["plain"]["dir"] if which == "plain" else models["fused"]
+    args = ("evaluate", model, "--dataset", "manifest", "--data-dir", models["manifest"])
+    result = run(*args, "--transcriber", "fake-asr", "--set", "transcriber.bogus=1")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: transcriber 'fake-asr': unknown option(s) bogus")  # it reached the transcriber
+    alone = run(*args, "--set", "transcriber.bogus=1")
+    assert alone.exit_code == 1 and "name the transcriber too" in alone.stderr
