@@ -133,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         from fusion.overrides import parse_sets
 
         options = parse_sets(tuple(args.sets), {"transcriber": "transcriber_config"}).get("transcriber_config", {})
+        from fusion.model import build_component
+
+        build_component("transcriber", transcriber, options)  # a bad name or option fails before any training
     except FusionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -20,7 +20,7 @@ from ..cache import atomic_write_json
 from ..data import manifest_hash
 from ..errors import ConfigError, LabelMismatchError
 from ..labels import label_map_for, parse_label_list, select_labels
-from ..model import EmotionModel
+from ..model import EmotionModel, build_component
 from ..recipes import Corpus, prepare_dataset
 from ..training.metrics import classification_metrics
 from .adaptation import adapt_spec
@@ -78,10 +78,8 @@ def compose_model_dir(audio_dir, text_dir, out_dir, labels=None, calibrate=None,
                           "labelled clips; --adapt fits label biases on unlabelled ones)")
     if not prior_sd > 0:
         raise ConfigError(f"calibration prior_sd must be > 0, got {prior_sd}")
-    if transcriber is not None:
-        from ..plugins import get_component
-
-        get_component("transcriber", transcriber)  # UnknownComponentError lists the installed ones
+    if transcriber is not None:  # before any work: an unknown name or option is an error naming the valid ones
+        build_component("transcriber", transcriber, dict(transcriber_config or {}))  # weights load lazily
     members = {"audio": load_member("audio", audio_dir), "text": load_member("text", text_dir)}
     out = Path(out_dir)
     _check_out_dir(out, members)

@@ -20,7 +20,7 @@ from ..data import manifest_hash, train_val_split
 from ..errors import LabelMismatchError
 from ..experiment import ExperimentConfig, augment_inputs, prepare_inputs
 from ..labels import label_map_for, select_labels
-from ..model import EmotionModel
+from ..model import EmotionModel, build_component
 from ..progress import EpochBar
 from ..recipes import Corpus, dataset_protocol
 from ..training import distributed
@@ -157,6 +157,8 @@ def evaluate_model_dir(model_dir, dataset: str, data_dir=None, split: str | None
     multi-corpus dataset, ``per_corpus`` scores each corpus' clips
     (:func:`fusion.runners.per_corpus.per_corpus_scores`). A composed model directory (``fusion
     compose``) is scored by :func:`fusion.runners.composed_eval.evaluate_composed_dir`."""
+    if transcriber is not None:  # before any featurization: an unknown name or option is an error naming the valid ones
+        build_component("transcriber", transcriber, dict(transcriber_config or {}))  # weights load lazily
     if is_composed(model_dir):
         return evaluate_composed_dir(model_dir, dataset, data_dir, split=split, label_map=label_map,
                                      progress=progress, log=log, device=device, labels=labels,
