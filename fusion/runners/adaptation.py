@@ -21,6 +21,9 @@ was measured too and not used: with an expert as far off as the audio one above 
 away (neutral 0.00). The weights and temperatures stay 1 (``--adapt`` and ``--calibrate`` are
 exclusive: with labelled clips, calibrate).
 
+A label a member does not model keeps its uniform factor and a bias of 0: the member is balanced
+over the labels it models only.
+
 **No label is read**: the manifest's ``label`` column may be absent. Scoring a model on the clips it
 was adapted on uses nothing of their labels (transductive, as speaker normalisation standardises each
 speaker by their own clips); the composition records which clips it was adapted on.
@@ -63,6 +66,16 @@ def balancing_bias(factors: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     return b - b.mean()  # only differences between labels matter
 
 
+def member_bias(factors: np.ndarray, temperature: float, modelled: list[int]) -> np.ndarray:
+    """A member's bias ``[K]``: balanced over the output labels it models (columns ``modelled``), 0 for
+    those it lacks, whose uniform factor says "no evidence" (:mod:`.product_of_experts`, step 3) and stays so."""
+    factors = np.asarray(factors, dtype=np.float64)
+    b = np.zeros(factors.shape[1])
+    sub = factors[:, modelled]                                                         # [N, S]
+    b[modelled] = balancing_bias(sub / sub.sum(axis=1, keepdims=True), temperature)
+    return b
+
+
 def _mean_branch(factors: np.ndarray, temperature: float, labels, bias=None) -> dict[str, float]:
     return {k: float(v) for k, v in zip(labels, branch_probs(factors, temperature, bias).mean(axis=0))}
 
@@ -83,7 +96,8 @@ def adapt_spec(spec: ComposedSpec, manifest, device: str | None = None, progress
     if n < FEW_CLIPS:
         log(f"warning: adapting on only {n} clips: each label's average is noisy")
     params = spec.params
-    biases = {r: balancing_bias(scores.factors[r], params.temperatures[r]) for r in ROLES}
+    biases = {r: member_bias(scores.factors[r], params.temperatures[r],
+                             [spec.labels.index(k) for k in spec.modelled(r)]) for r in ROLES}
     adapted = params.with_biases(biases)
     report = {"manifest": str(Path(manifest).resolve()), "clips_hash": clip_set_hash(list(corpus)), "n": n,
               "n_excluded": len(scores.excluded), "transcriber": scores.transcriber,

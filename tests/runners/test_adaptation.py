@@ -11,7 +11,7 @@ import pytest
 
 from fusion.errors import CheckpointError, ConfigError, DatasetError
 from fusion.runners import compose_model_dir, evaluate_model_dir
-from fusion.runners.adaptation import LOG_BOUND, balancing_bias
+from fusion.runners.adaptation import LOG_BOUND, balancing_bias, member_bias
 from fusion.runners.composed import ComposedSpec
 from fusion.runners.product_of_experts import PoolParams, branch_probs, pool
 from tests.inference.helpers import registered_fakes, train_members
@@ -45,6 +45,18 @@ def test_the_balancing_bias_is_bounded_and_zero_without_clips():
     assert np.array_equal(balancing_bias(np.zeros((0, 3))), np.zeros(3))
     uniform = np.full((5, 4), 0.25)
     np.testing.assert_allclose(balancing_bias(uniform), 0.0, atol=1e-12)
+
+
+def test_a_label_the_member_lacks_keeps_a_zero_bias_and_its_uniform_factor():
+    from fusion.runners.product_of_experts import expert_factors
+
+    skewed = _skewed_factors(k=3)  # the member models angry, happy, sad; the output adds neutral
+    f = expert_factors(skewed, ["angry", "happy", "sad"], {}, ["angry", "happy", "neutral", "sad"])   # [N, 4]
+    b = member_bias(f, 1.0, [0, 1, 3])
+    assert b[2] == 0.0
+    q = branch_probs(f, 1.0, b)
+    over_modelled = q[:, [0, 1, 3]] / q[:, [0, 1, 3]].sum(1, keepdims=True)
+    np.testing.assert_allclose(over_modelled.mean(axis=0), 1 / 3, atol=1e-5)  # balanced where it has evidence
 
 
 def test_biases_enter_each_branch_and_the_pool_as_computed_by_hand():
