@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..training.device import DEVICES
-from .options import parse_sets
+from .options import transcriber_options
 
 
 @click.command()
@@ -41,16 +41,12 @@ def compose(audio_dir, text_dir, out_dir, keep_labels, calibrate, adapt, label_m
     per-member label bias fitted, without labels, so that its average output over the given clips is
     uniform. The result is a model directory for `fusion predict`, `evaluate`, `serve` and `fusion.load`.
     """
-    from ..errors import ConfigError
     from ..labels import load_label_map
     from ..runners import compose_model_dir
 
-    options = parse_sets(tuple(sets), {"transcriber": "transcriber_config"})
-    if options and transcriber is None:
-        raise ConfigError("--set transcriber.KEY=VALUE configures --transcriber: name the transcriber too")
     doc = compose_model_dir(audio_dir, text_dir, out_dir, labels=keep_labels, calibrate=calibrate,
                             label_map=load_label_map(label_map_file) if label_map_file else None,
-                            transcriber=transcriber, transcriber_config=options.get("transcriber_config"),
+                            transcriber=transcriber, transcriber_config=transcriber_options(transcriber, sets),
                             device=device, log=lambda msg: click.echo(msg, err=True), adapt=adapt)
     w, t = doc["weights"], doc["temperatures"]
     how = "calibrated" if doc["calibration"] else "equal, uncalibrated"

@@ -22,6 +22,17 @@ def predictor_options(transcriber_help: str) -> Callable:
     return decorate
 
 
+def transcriber_options(transcriber: str | None, sets: tuple[str, ...]) -> dict | None:
+    """The options ``--set transcriber.KEY=VALUE`` give ``--transcriber`` (None without any); a
+    ConfigError when they are given without naming the transcriber they configure."""
+    from ..errors import ConfigError
+
+    options = parse_sets(tuple(sets), {"transcriber": "transcriber_config"}).get("transcriber_config")
+    if options and transcriber is None:
+        raise ConfigError("--set transcriber.KEY=VALUE configures --transcriber: name the transcriber too")
+    return options
+
+
 def build_predictor(model_dir, transcriber: str | None, sets: tuple[str, ...], ensemble_with: tuple = ()):
     """The Predictor the predictor options describe (a ComposedPredictor for a composed directory);
     with ``ensemble_with`` (more model dirs) an EnsemblePredictor of ``model_dir`` and those, every

@@ -198,12 +198,9 @@ def evaluate(model_dir, dataset, data_dir, split, label_map, keep_labels, transc
     _single_process("evaluate")
 
     from ..labels import parse_label_list
+    from .options import transcriber_options
 
-    from ..overrides import parse_sets
-
-    speech = parse_sets(tuple(sets), {"transcriber": "transcriber_config"}).get("transcriber_config")
-    if speech and transcriber is None:
-        raise ConfigError("--set transcriber.KEY=VALUE configures --transcriber: name the transcriber too")
+    speech = transcriber_options(transcriber, sets)
     mapping = _label_map(label_map)
     chosen = dataset_options(dataset, data_dir)
     recipe_options = {"parts": chosen["parts"]} if "parts" in chosen else None
