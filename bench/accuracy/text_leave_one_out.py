@@ -17,6 +17,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 try:  # imported as bench.accuracy.text_leave_one_out (the tests)
     from . import support
@@ -32,7 +36,7 @@ LABELS = ("angry", "happy", "neutral", "sad")
 SCORED_SPLIT = {"meld": "dev"}  # the split a corpus is scored on, when not "test"
 
 
-def held_out_outputs(model_dir: Path, part: str, log) -> tuple[list[int], "object"]:
+def held_out_outputs(model_dir: Path, part: str) -> tuple[list[int], "np.ndarray"]:
     """(labels as indices of LABELS, probabilities [N, 4]) of the model on the held-out corpus ``part``."""
     from fusion.labels import label_map_for, restrict_probs, select_labels
     from fusion.model import EmotionModel
@@ -110,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             name = part.partition("=")[0]
             others = [q for q in parts if q != part]
             model_dir = trained(branch_config("text", others, LABELS, options), args.work_dir, support.log)
-            held_out[name] = scores(*held_out_outputs(model_dir, part, support.log))
+            held_out[name] = scores(*held_out_outputs(model_dir, part))
             r = held_out[name]
             support.log(f"{name}: UA {100 * r['as_is']['ua']:.1f} as is, {100 * r['adapted']['ua']:.1f} adapted "
                         f"({r['n']} sentences, trained on {', '.join(q.partition('=')[0] for q in others)})")
