@@ -2,11 +2,14 @@
 
 * ``featurize(wav)`` (frozen, cached): every layer's hidden states ``[T, L+1, D]`` in float16
   (see :mod:`fusion_whisper.hidden_states` for the layout), or with ``finetune_layers = k > 0``
-  only the state entering the top k blocks ``[T, D]``.
+  only the state entering the top k blocks ``[T, D]``. With ``prosody`` (the default) the clip's 88
+  eGeMAPS functionals (:mod:`fusion_whisper.prosody`) ride along: the states are flattened per
+  frame and the functionals appended to every frame, ``[T, (L+1)*D + 88]`` (``[T, D + 88]``), so
+  speaker normalisation standardises them per speaker like any other dimension.
 * ``forward(feats, lengths)`` (trained): in training only, frame augmentation of the cached
   states (:mod:`fusion_whisper.frame_augment`); a softmax-weighted average over the layers, or
   their concatenation (or the top k Whisper blocks, copied from the checkpoint as real
-  parameters, with key-padding masks); optionally each dimension standardised over the valid
+  parameters, with key-padding masks); the prosodic functionals appended to every frame; optionally each dimension standardised over the valid
   frames (:mod:`fusion_whisper.frame_norm`); an optional projection, then masked-mean or
   attention pooling.
 
@@ -26,7 +29,7 @@ from torch import Tensor, nn
 from fusion.components import AcousticEncoder, Encoded, lengths_to_mask, masked_mean
 from fusion.errors import CheckpointError, ConfigError
 
-from . import checkpoint, hidden_states
+from . import checkpoint, hidden_states, prosody
 from .frame_augment import FrameAugment
 from .frame_norm import MaskedBatchNorm
 
@@ -57,6 +60,8 @@ class WhisperEncoder(AcousticEncoder):
         frame_dropout: float = 0.2     # training: probability of leaving a frame out of the mask
         time_mask_ratio: float = 0.2   # training: one span of up to this fraction of a clip left out
         device: str = "cpu"            # torch device of the frozen featurize pass
+        prosody: bool = True           # append the clip's 88 eGeMAPS functionals to every frame: what
+                                       # transfers across corpora (RAVDESS -> demo audio UA 33 -> 45)
 
     def __init__(self, config: "WhisperEncoder.Config | None" = None):
         super().__init__()
@@ -83,7 +88,8 @@ class WhisperEncoder(AcousticEncoder):
         elif c.layer_mix == "weighted":
             self.layer_logits = nn.Parameter(torch.zeros(self.num_layers + 1))  # [L+1]
         self.concat = not c.finetune_layers and c.layer_mix == "concat"
-        mixed_dim = self.hidden_dim * (self.num_layers + 1 if self.concat else 1)
+        self.prosody_dim = prosody.DIM if c.prosody else 0
+        mixed_dim = self.hidden_dim * (self.num_layers + 1 if self.concat else 1) + self.prosody_dim
         self.output_dim = c.proj_dim or mixed_dim
         self.frame_norm = MaskedBatchNorm(mixed_dim) if c.standardize else None
         self.proj = nn.Linear(mixed_dim, c.proj_dim) if c.proj_dim else nn.Identity()
@@ -104,6 +110,8 @@ class WhisperEncoder(AcousticEncoder):
                "finetune_layers": c.finetune_layers, "layout": FEATURE_LAYOUT}
         if not c.finetune_layers:
             key.update(normalize_layers=c.normalize_layers, frame_stride=c.frame_stride)
+        if c.prosody:  # absent when off: the keys of the states alone stay what they were
+            key["prosody"] = "egemaps-v02"
         return key
 
     def frame_states(self, wav: Tensor, trim: bool | None = None) -> Tensor:
@@ -114,12 +122,21 @@ class WhisperEncoder(AcousticEncoder):
 
     def featurize(self, wav: Tensor) -> Tensor:
         """wav [S] -> [T', L+1, D] float16 (layer-normed, averaged over ``frame_stride`` frames:
-        T' = ceil(T / stride)), or [T, D] (the state entering the top k blocks) when k > 0."""
+        T' = ceil(T / stride)), or [T, D] (the state entering the top k blocks) when k > 0; with
+        ``prosody`` flattened per frame, the 88 functionals appended: [T', (L+1)*D + 88] ([T, D + 88])."""
+        states = self.whisper_states(wav).to(torch.float16).cpu()  # [T', L+1, D] or [T, D]
+        if not self.config.prosody:
+            return states
+        functionals = prosody.egemaps(wav).to(torch.float16)        # [88]
+        flat = states.reshape(states.shape[0], -1)                  # [T', W]
+        return torch.cat([flat, functionals.expand(flat.shape[0], -1)], dim=1)  # [T', W + 88]
+
+    def whisper_states(self, wav: Tensor) -> Tensor:
+        """wav [S] -> the Whisper part of :meth:`featurize`: [T', L+1, D] (or [T, D] when k > 0) float32."""
         c = self.config
         states = self.frame_states(wav)                    # [T, L+1, D]
         if c.finetune_layers:
-            states = states[:, self.num_layers - c.finetune_layers]  # [T, D]
-            return states.to(torch.float16).cpu()
+            return states[:, self.num_layers - c.finetune_layers]  # [T, D]
         if c.normalize_layers:
             states = F.layer_norm(states, (self.hidden_dim,))        # [T, L+1, D]
         if c.frame_stride > 1:
@@ -127,18 +144,19 @@ class WhisperEncoder(AcousticEncoder):
             flat = states.reshape(steps, layers * dim).T[None]        # [1, (L+1)*D, T]
             flat = F.avg_pool1d(flat, c.frame_stride, c.frame_stride, ceil_mode=True)  # [1, (L+1)*D, T']
             states = flat[0].T.reshape(-1, layers, dim)               # [T', L+1, D]
-        return states.to(torch.float16).cpu()
+        return states
 
     # ------------------------------------------------------------------ trainable part
 
     def forward(self, feats: Tensor, lengths: Tensor) -> Encoded:
-        """feats [B, T, L+1, D] (or [B, T, D] when k > 0), lengths [B] -> Encoded (seq [B, T, D'])."""
-        expected = 3 if self.config.finetune_layers else 4
+        """feats [B, T, L+1, D] (or [B, T, D] when k > 0; with prosody [B, T, W + 88]), lengths [B]
+        -> Encoded (seq [B, T, D'])."""
+        expected = 3 if self.config.finetune_layers or self.prosody_dim else 4
         if feats.dim() != expected:
             raise ConfigError(f"{WHERE}: expected {expected}-D features, got shape {tuple(feats.shape)}; "
-                              "were they cached with another finetune_layers?")
+                              "were they cached with another finetune_layers or prosody?")
         mask = lengths_to_mask(lengths.to(feats.device), feats.shape[1])  # [B, T]
-        x = feats.float()
+        x, functionals = self._split(feats.float())        # states as without prosody, [B, T, 88] or None
         if self.config.finetune_layers:
             x, mask = self.augment(x, mask)                # training only: frames dropped from the mask
             for block in self.top_blocks:
@@ -152,10 +170,26 @@ class WhisperEncoder(AcousticEncoder):
             # augmenting the average, not each layer: i.i.d. noise of std s on every layer, averaged with
             # weights w, is noise of std s * ||w||_2 (same distribution, L+1 times fewer draws)
             x, mask = self.augment(x, mask, noise_scale=weights.square().sum().sqrt())
+        if functionals is not None:
+            x = torch.cat([x, functionals], dim=-1)        # [B, T, D + 88]
         if self.frame_norm is not None:
             x = self.frame_norm(x, mask)                   # [B, T, D] each dimension standardised
         x = self.dropout(self.proj(x)) * mask[..., None]   # [B, T, D'], padding zeroed
         return Encoded(seq=x, mask=mask, pooled=self._pool(x, mask))
+
+    def _split(self, feats: Tensor) -> tuple[Tensor, Tensor | None]:
+        """Features -> (the Whisper states in their own layout, the functionals [B, T, 88] or None)."""
+        if not self.prosody_dim:
+            return feats, None
+        batch, steps, width = feats.shape
+        layers = 1 if self.config.finetune_layers else self.num_layers + 1
+        if width != layers * self.hidden_dim + self.prosody_dim:
+            raise ConfigError(f"{WHERE}: expected {layers * self.hidden_dim + self.prosody_dim} values per frame "
+                              f"(Whisper states + {self.prosody_dim} prosodic functionals), got {width}")
+        states = feats[..., : width - self.prosody_dim]    # [B, T, W]
+        if not self.config.finetune_layers:
+            states = states.reshape(batch, steps, layers, self.hidden_dim)  # [B, T, L+1, D]
+        return states, feats[..., width - self.prosody_dim:]
 
     def _pool(self, x: Tensor, mask: Tensor) -> Tensor:
         """x [B, T, D'], mask [B, T] -> [B, D']."""

@@ -14,6 +14,7 @@ def register_transcribers(register):
 @hookimpl
 def register_acoustic_encoders(register):
     register("whisper-encoder", "fusion_whisper.encoder:WhisperEncoder", aliases=("whisper",),
-             description="frozen Whisper encoder states on the real clip length, layer-weighted and pooled")
+             description="frozen Whisper encoder states on the real clip length, layer-weighted and pooled, "
+                         "with the clip's eGeMAPS prosodic functionals")
     register("whisper-encoder-shared", "fusion_whisper.shared_encoder:SharedPassWhisperEncoder",
              description="whisper-encoder on the padded pass shared with the whisper-shared transcriber")

@@ -41,7 +41,8 @@ def random_checkpoint(tmp_path_factory):
 
 
 def build(checkpoint, **options):
-    return fusion.get_acoustic_encoder("whisper-encoder").build({"model": checkpoint, **options})
+    """The encoder on the Whisper states alone (the prosodic functionals: tests/plugins/whisper/test_prosody.py)."""
+    return fusion.get_acoustic_encoder("whisper-encoder").build({"model": checkpoint, "prosody": False, **options})
 
 
 RAW = {"frame_stride": 1, "normalize_layers": False}  # featurize = the raw stacked hidden states
