@@ -14,11 +14,12 @@ except ImportError:  # run as a script: its own folder is on sys.path
 
 
 def trained(cfg, work: Path, log) -> Path:
-    """The model directory of ``cfg``: trained once, then reused (keyed by the whole configuration)."""
+    """The model directory of ``cfg``: trained once, then reused (keyed by the whole configuration and the
+    full configuration its encoders resolve to, so a changed component default trains anew)."""
     from fusion.cache import make_key
     from fusion.runners import train_model_dir
 
-    model_dir = work / f"{cfg.modes[0]}-{make_key('cross_corpus', cfg.to_dict())[:16]}"
+    model_dir = work / f"{cfg.modes[0]}-{make_key('cross_corpus', cfg.to_dict(), support.resolved_encoders(cfg))[:16]}"
     if (model_dir / "model.pt").is_file():
         log(f"{cfg.modes[0]} model: cached in {model_dir}")
     else:

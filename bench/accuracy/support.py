@@ -44,14 +44,21 @@ def use_cache(cache: Path | None) -> Path:
 HISTORIC_PATIENCE = 10  # train.patience before it became 6 (session 9)
 
 
+PROSODY_ENCODERS = ("whisper-encoder", "whisper", "whisper-encoder-shared")  # their prosody option came after the historic tables
+
+
 def as_measured(cfg):
-    """``cfg`` with the defaults under which the historic tables were measured: speaker normalisation off
-    and early-stopping patience 10 (bench/accuracy/unseen_corpus.py measures the current defaults)."""
+    """``cfg`` with the defaults under which the historic tables were measured: speaker normalisation off,
+    early-stopping patience 10 and the Whisper states without prosodic functionals (unless ``cfg`` sets
+    ``prosody``; bench/accuracy/unseen_corpus.py and cross_corpus.py measure the current defaults)."""
     import dataclasses
 
     from fusion.speaker_norm import SpeakerNormConfig
 
-    return cfg.replace(speaker_norm=SpeakerNormConfig(enabled=False),
+    acoustic = dict(cfg.acoustic_config)
+    if cfg.acoustic_encoder in PROSODY_ENCODERS:
+        acoustic.setdefault("prosody", False)
+    return cfg.replace(speaker_norm=SpeakerNormConfig(enabled=False), acoustic_config=acoustic,
                        train=dataclasses.replace(cfg.train, patience=HISTORIC_PATIENCE))
 
 
@@ -81,3 +88,17 @@ def write_results(out: Path, stem: str, results: dict | None, markdown: str) -> 
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def resolved_encoders(cfg) -> dict:
+    """Each encoder the run uses -> its whole configuration, defaults included."""
+    from fusion.components import config_dict
+    from fusion.experiment import uses_modality
+    from fusion.model import build_component
+
+    out = {}
+    for modality, kind, name, options in (("audio", "acoustic_encoder", cfg.acoustic_encoder, cfg.acoustic_config),
+                                          ("text", "text_encoder", cfg.text_encoder, cfg.text_config)):
+        if any(uses_modality(mode, modality) for mode in cfg.modes):
+            out[modality] = {"name": name, "config": config_dict(build_component(kind, name, options).config)}
+    return out

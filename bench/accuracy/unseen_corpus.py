@@ -32,7 +32,7 @@ except ImportError:  # run as a script: its own folder is on sys.path
     import support
 
 METRICS = ("ua", "wa", "macro_f1", "weighted_f1")
-ROWS = {"audio": "default audio model", "probe": "linear probe, same features", "before": "defaults of before (no speaker normalisation, patience 10)", "baseline": "MFCC functionals + logistic regression"}
+ROWS = {"audio": "default audio model", "probe": "linear probe, same features", "before": "defaults of before (no speaker normalisation, patience 10, no prosodic functionals)", "baseline": "MFCC functionals + logistic regression"}
 
 
 def pct(m: dict) -> str:
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.epochs is not None:
         cfg, changed = cfg.replace(train=TrainConfig(epochs=args.epochs)), [*changed, "epochs"]
     stem = f"unseen_{args.dataset.replace('-', '_')}"
-    keyed = lambda c: args.work_dir / f"{stem}-s{'-'.join(map(str, seeds))}-{make_key(c.to_dict())[:8]}"  # noqa: E731
+    keyed = lambda c: args.work_dir / f"{stem}-s{'-'.join(map(str, seeds))}-{make_key(c.to_dict(), support.resolved_encoders(c))[:8]}"  # noqa: E731
     run_dir = keyed(cfg)  # another configuration (a changed default) runs in its own folder
     log = lambda s: print(s, file=sys.stderr)  # noqa: E731
     try:
