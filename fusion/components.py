@@ -62,6 +62,9 @@ def config_dict(config: Any) -> dict:
 class _Component:
     name: ClassVar[str] = ""
     Config: ClassVar[type]
+    # options whose default has changed -> the value they had before, for models saved before their
+    # configs were written in full (fusion.model.with_legacy_defaults)
+    legacy_defaults: ClassVar[dict[str, Any]] = {}
 
     config: Any
 

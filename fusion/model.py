@@ -22,12 +22,12 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from .components import HeadOutput, LossConfig
+from .components import HeadOutput, LossConfig, config_dict
 from .errors import CheckpointError, ConfigError
 from .speaker_norm import Moments, normalize_by_group
 
 MODES = ("audio", "text", "fused")
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2  # 2: the encoders' configs are written in full, defaults included (1: as given)
 
 
 def mode_uses(mode: str, modality: str) -> bool:
@@ -131,6 +131,21 @@ def build_component(kind: str, name: str, config: dict):
     return get_component(kind, name).build(config)
 
 
+def with_legacy_defaults(config: ModelConfig) -> ModelConfig:
+    """``config`` of a model saved before encoder configs were written in full (checkpoint format 1): each
+    encoder's options completed with its ``legacy_defaults``, the defaults it was trained under where
+    they have changed since (an option the model set itself is kept)."""
+    from .plugins import get_component
+
+    changes = {}
+    for key, kind, name in (("acoustic_config", "acoustic_encoder", config.acoustic_encoder),
+                            ("text_config", "text_encoder", config.text_encoder)):
+        if name is not None:
+            legacy = getattr(get_component(kind, name).load(), "legacy_defaults", {})
+            changes[key] = {**legacy, **getattr(config, key)}
+    return dataclasses.replace(config, **changes)
+
+
 def build_head(config: ModelConfig, audio_dim: int | None, text_dim: int | None, loss: LossConfig | None):
     """The model's fusion head; ``loss`` None builds it with the head's default loss (uniform weights)."""
     from .plugins import get_component
@@ -228,7 +243,13 @@ class EmotionModel(nn.Module):
 
     # ------------------------------------------------------------------ checkpoints
     def checkpoint(self) -> dict:
-        ckpt = {"format": CHECKPOINT_FORMAT, "config": self.config.to_dict(),
+        """Config, weights and labels; the encoders' configs in full, so that a component default that
+        changes later does not change what a saved model is."""
+        config = self.config.to_dict()
+        for key, encoder in (("acoustic_config", self.acoustic), ("text_config", self.text)):
+            if encoder is not None:
+                config[key] = config_dict(encoder.config)
+        ckpt = {"format": CHECKPOINT_FORMAT, "config": config,
                 "state_dict": self.state_dict(), "labels": list(self.labels)}
         if self.speaker_prior is not None:
             ckpt["speaker_norm"] = self.speaker_prior.to_dict()
@@ -238,6 +259,8 @@ class EmotionModel(nn.Module):
     def from_checkpoint(cls, ckpt: dict) -> "EmotionModel":
         try:
             config = ModelConfig.from_dict(ckpt["config"])
+            if ckpt.get("format", 1) < 2:
+                config = with_legacy_defaults(config)
             model = cls(config)
             model.load_state_dict(ckpt["state_dict"])
             if "speaker_norm" in ckpt:

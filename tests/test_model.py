@@ -150,3 +150,33 @@ def test_a_head_returning_something_else_is_a_clear_error(heads):
     with pytest.raises(ConfigError, match="'not-an-output' returned Tensor; a head's forward returns "
                                           "fusion.components.HeadOutput"):
         m.run(collate(items(2))[0])
+
+
+# ---------------------------------------------------------------- checkpoints: encoder configs in full
+
+def fake_audio_model(**options) -> EmotionModel:
+    return EmotionModel(ModelConfig(mode="audio", labels=("a", "b"), acoustic_encoder="fake-frames",
+                                    acoustic_config=options))
+
+
+def test_a_checkpoint_writes_the_encoder_config_in_full(fake_plugins):
+    from tests.fakes import FrameEnergyEncoder
+
+    ckpt = fake_audio_model().checkpoint()
+    assert ckpt["format"] == 2 and ckpt["config"]["acoustic_config"] == {"dim": FrameEnergyEncoder.Config().dim}
+    assert EmotionModel.from_checkpoint(ckpt).acoustic.config == FrameEnergyEncoder.Config()
+
+
+def test_a_model_saved_before_full_configs_loads_with_the_legacy_defaults(fake_plugins, monkeypatch):
+    from fusion.errors import CheckpointError
+    from tests.fakes import FrameEnergyEncoder
+
+    old = fake_audio_model(dim=8).checkpoint()  # trained when dim's default was 8, saved as given: {}
+    old["format"], old["config"]["acoustic_config"] = 1, {}
+    with pytest.raises(CheckpointError, match="do not fit"):  # today's default (16) does not fit its weights
+        EmotionModel.from_checkpoint(old)
+    monkeypatch.setattr(FrameEnergyEncoder, "legacy_defaults", {"dim": 8}, raising=False)
+    assert EmotionModel.from_checkpoint(old).acoustic.output_dim == 8
+    set_by_itself = fake_audio_model(dim=4).checkpoint()
+    set_by_itself["format"], set_by_itself["config"]["acoustic_config"] = 1, {"dim": 4}
+    assert EmotionModel.from_checkpoint(set_by_itself).acoustic.output_dim == 4  # its own option wins

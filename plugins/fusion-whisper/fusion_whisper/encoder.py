@@ -43,6 +43,7 @@ class WhisperEncoder(AcousticEncoder):
     """Frozen openai-whisper encoder states, layer-weighted (or top blocks fine-tuned), pooled."""
 
     name = "whisper-encoder"
+    legacy_defaults = {"prosody": False}  # models saved before prosody existed read the states alone
 
     @dataclass(frozen=True)
     class Config:

@@ -94,3 +94,14 @@ def test_the_cache_key_names_the_functionals_only_when_they_are_on(random_checkp
     on, off = build(random_checkpoint).featurize_key(), build(random_checkpoint, prosody=False).featurize_key()
     assert on["prosody"] == "egemaps-v02" and "prosody" not in off
     assert {k: v for k, v in on.items() if k != "prosody"} == off
+
+
+def test_a_model_saved_before_prosody_loads_with_the_states_alone(random_checkpoint):
+    from fusion.model import EmotionModel, ModelConfig
+
+    model = EmotionModel(ModelConfig(mode="audio", labels=("a", "b"), acoustic_encoder="whisper-encoder",
+                                     acoustic_config={"model": random_checkpoint, "prosody": False}))
+    old = model.checkpoint()
+    old["format"], old["config"]["acoustic_config"] = 1, {"model": random_checkpoint}  # as saved before
+    loaded = EmotionModel.from_checkpoint(old)
+    assert loaded.acoustic.config.prosody is False and loaded.acoustic.output_dim == 16
