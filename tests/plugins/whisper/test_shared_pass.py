@@ -11,7 +11,6 @@ from bench.asr.wer import word_errors
 from fusion.errors import ConfigError
 from fusion_whisper import shared_pass
 from tests.conftest import require_shared, tone
-from tests.plugins.whisper.test_whisper_encoder import random_checkpoint  # noqa: F401 - fixture (2 blocks, D = 16)
 
 
 @pytest.fixture
