@@ -109,7 +109,6 @@ class FasterWhisperTranscriber(LocalModelTranscriber):
         return speech_text(((s.text, s.no_speech_prob, s.avg_logprob) for s in segments),
                            c.no_speech_threshold, c.logprob_threshold)
 
-
     def short_window_applies(self, wav: np.ndarray) -> bool:
         """Greedy decoding of a short clip (beam search and sampling keep the standard path)."""
         c = self.config
